@@ -1,0 +1,89 @@
+// Package nsutil creates, enters and deletes named network namespaces, as
+// `ip netns add`, `ip netns exec` and `ip netns del` do, without starting
+// `ip`. The demo and the kernel tests use it for throwaway namespaces.
+// Everything here needs root (CAP_SYS_ADMIN).
+package nsutil
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+
+	"github.com/vishvananda/netns"
+)
+
+// Create makes a new network namespace and pins it at /run/netns/name. Its
+// loopback device is down, as in any new namespace.
+func Create(name string) error {
+	errc := make(chan error, 1)
+	go func() {
+		// The thread that makes the namespace ends up inside it, so keep it
+		// locked: the runtime then ends the thread with the goroutine
+		// instead of reusing it in the wrong namespace.
+		runtime.LockOSThread()
+		ns, err := netns.NewNamed(name)
+		if err == nil {
+			ns.Close()
+		}
+		errc <- err
+	}()
+	if err := <-errc; err != nil {
+		return fmt.Errorf("create netns %s: %w", name, err)
+	}
+	return nil
+}
+
+// Delete unpins the namespace name. The kernel frees it, and the devices in
+// it, once no process or open file refers to it any more.
+func Delete(name string) error {
+	if err := netns.DeleteNamed(name); err != nil {
+		return fmt.Errorf("delete netns %s: %w", name, err)
+	}
+	return nil
+}
+
+// Exists reports whether /run/netns/name pins a namespace.
+func Exists(name string) bool {
+	ns, err := netns.GetFromName(name)
+	if err != nil {
+		return false
+	}
+	ns.Close()
+	return true
+}
+
+// Do runs fn on a thread inside the namespace name. A process that fn
+// starts (with os/exec) is born in that namespace. If the thread cannot be
+// switched back it is discarded with its goroutine.
+func Do(name string, fn func() error) error {
+	target, err := netns.GetFromName(name)
+	if err != nil {
+		return fmt.Errorf("open netns %s: %w", name, err)
+	}
+	defer target.Close()
+
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		orig, err := netns.Get()
+		if err != nil {
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("get current netns: %w", err)
+			return
+		}
+		defer orig.Close()
+		if err := netns.Set(target); err != nil {
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("enter netns %s: %w", name, err)
+			return
+		}
+		ferr := fn()
+		if err := netns.Set(orig); err != nil {
+			errc <- errors.Join(ferr, fmt.Errorf("leave netns %s: %w", name, err))
+			return
+		}
+		runtime.UnlockOSThread()
+		errc <- ferr
+	}()
+	return <-errc
+}

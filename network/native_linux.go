@@ -1,0 +1,132 @@
+package network
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"syscall"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+// native does the kernel work with rtnetlink, TUN ioctls and /proc/sys.
+type native struct {
+	h *netlink.Handle
+	// query is a second socket for the link queries whose replies the
+	// netlink library does not fully decode (see getTunLink).
+	query       *nl.SocketHandle
+	ns          netns.NsHandle // the target namespace, or -1 for the caller's
+	busyTimeout time.Duration
+}
+
+func newBackend(opts Options) (backend, error) {
+	n := &native{ns: netns.None(), busyTimeout: opts.BusyTimeout}
+	if opts.Netns != "" {
+		ns, err := netns.GetFromName(opts.Netns)
+		if err != nil {
+			return nil, fmt.Errorf("open netns %s: %w", opts.Netns, err)
+		}
+		n.ns = ns
+	}
+
+	h, err := netlink.NewHandleAt(n.ns, unix.NETLINK_ROUTE)
+	if err != nil {
+		n.ns.Close()
+		return nil, err
+	}
+	s, err := nl.GetNetlinkSocketAt(n.ns, netns.None(), unix.NETLINK_ROUTE)
+	if err != nil {
+		h.Close()
+		n.ns.Close()
+		return nil, err
+	}
+	n.h = h
+	n.query = &nl.SocketHandle{Socket: s}
+	return n, nil
+}
+
+func (n *native) close() error {
+	n.h.Close()
+	n.query.Close()
+	if n.ns.IsOpen() {
+		return n.ns.Close()
+	}
+	return nil
+}
+
+// inNetns runs fn on a thread in the manager's namespace. Files opened by
+// fn, such as /dev/net/tun and /proc/sys entries, stay in that namespace for
+// their whole life. fn runs on a locked thread of a goroutine of its own. If
+// the thread cannot be switched back, it stays locked, so the runtime ends
+// it with the goroutine instead of reusing it in the wrong namespace.
+func (n *native) inNetns(fn func() error) error {
+	if !n.ns.IsOpen() {
+		return fn()
+	}
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		orig, err := netns.Get()
+		if err != nil {
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("get current netns: %w", err)
+			return
+		}
+		defer orig.Close()
+		if err := netns.Set(n.ns); err != nil {
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("enter netns: %w", err)
+			return
+		}
+		ferr := fn()
+		if err := netns.Set(orig); err != nil {
+			errc <- errors.Join(ferr, fmt.Errorf("leave netns: %w", err))
+			return
+		}
+		runtime.UnlockOSThread()
+		errc <- ferr
+	}()
+	return <-errc
+}
+
+// link looks dev up and maps "not found" to ErrNoDevice.
+func (n *native) link(dev string) (netlink.Link, error) {
+	l, err := n.h.LinkByName(dev)
+	if err != nil {
+		return nil, kernelError(err)
+	}
+	return l, nil
+}
+
+// kernelError gives the errors of the netlink library the meaning callers
+// test for with errors.Is.
+func kernelError(err error) error {
+	var notFound netlink.LinkNotFoundError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &notFound), errors.Is(err, syscall.ENODEV):
+		return ErrNoDevice
+	}
+	return err
+}
+
+// retryDump repeats a netlink dump that the kernel interrupted because the
+// table changed while it was read.
+func retryDump[T any](dump func() (T, error)) (T, error) {
+	var (
+		v   T
+		err error
+	)
+	for range 5 {
+		v, err = dump()
+		if !errors.Is(err, netlink.ErrDumpInterrupted) {
+			return v, err
+		}
+	}
+	return v, err
+}

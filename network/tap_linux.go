@@ -1,0 +1,170 @@
+package network
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strconv"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// createTAP creates the device, or accepts an existing one of the requested
+// form, retrying with backoff while the kernel reports it busy.
+func (n *native) createTAP(ctx context.Context, name string, owner int) (bool, error) {
+	deadline := time.Now().Add(n.busyTimeout)
+	delay := 5 * time.Millisecond
+	for {
+		created, err := n.tryCreateTAP(name, owner)
+		if !errors.Is(err, syscall.EBUSY) || n.busyTimeout < 0 || time.Now().After(deadline) {
+			return created, err
+		}
+
+		t := time.NewTimer(min(delay, time.Until(deadline)))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return false, errors.Join(err, ctx.Err())
+		case <-t.C:
+		}
+		delay = min(2*delay, 200*time.Millisecond)
+	}
+}
+
+func (n *native) tryCreateTAP(name string, owner int) (bool, error) {
+	l, err := n.getTunLink(name)
+	switch {
+	case err == nil:
+		return false, checkExistingTAP(l, owner)
+	case !errors.Is(err, ErrNoDevice):
+		return false, err
+	}
+
+	err = n.inNetns(func() error { return openPersistentTAP(name, owner) })
+	return err == nil, err
+}
+
+// checkExistingTAP accepts an existing device only when it is what
+// createTAP would have made and no process holds it.
+func checkExistingTAP(l *tunLink, owner int) error {
+	switch {
+	case l.kind != "tun":
+		return existsError("device exists and is of kind %s, not a tap", kindString(l.kind))
+	case !l.isTAP():
+		return existsError("device exists and is a tun, not a tap")
+	case l.multiQueue:
+		return existsError("tap exists and is multi-queue")
+	case l.owner != owner:
+		return existsError("tap exists with owner %s, requested %s", ownerString(l.owner), ownerString(owner))
+	case !l.persistent || l.carrier:
+		return busyError("tap is in use by another process")
+	}
+	return nil
+}
+
+func kindString(kind string) string {
+	if kind == "" {
+		return "none (a physical or loopback device)"
+	}
+	return kind
+}
+
+func ownerString(owner int) string {
+	if owner == NoOwner {
+		return "none"
+	}
+	return strconv.Itoa(owner)
+}
+
+// ifreq is struct ifreq as TUNSETIFF reads it: the name and the flags.
+type ifreq struct {
+	name  [unix.IFNAMSIZ]byte
+	flags uint16
+	_     [22]byte
+}
+
+// openPersistentTAP runs the ioctls of `ip tuntap add mode tap user UID`.
+// The device only survives when TUNSETPERSIST succeeds, so an error at any
+// step leaves nothing behind once the file is closed.
+func openPersistentTAP(name string, owner int) error {
+	f, err := os.OpenFile("/dev/net/tun", os.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+
+	raw, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var ioctlErr error
+	err = raw.Control(func(fd uintptr) {
+		ioctlErr = tapIoctls(int(fd), name, owner)
+	})
+	if err != nil {
+		return err
+	}
+	return ioctlErr
+}
+
+func tapIoctls(fd int, name string, owner int) error {
+	var req ifreq
+	copy(req.name[:], name)
+	// IFF_TUN_EXCL makes the kernel fail with EBUSY instead of attaching
+	// when a device of this name appeared since the lookup, so a device of
+	// another user is never taken over.
+	req.flags = unix.IFF_TAP | unix.IFF_NO_PI | unix.IFF_TUN_EXCL
+	if err := ioctlPtr(fd, unix.TUNSETIFF, unsafe.Pointer(&req)); err != nil {
+		return err
+	}
+	if owner != NoOwner {
+		if err := unix.IoctlSetInt(fd, unix.TUNSETOWNER, owner); err != nil {
+			return err
+		}
+	}
+	return unix.IoctlSetInt(fd, unix.TUNSETPERSIST, 1)
+}
+
+func ioctlPtr(fd int, req uint, arg unsafe.Pointer) error {
+	_, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), uintptr(req), uintptr(arg))
+	if errno != 0 {
+		return errno
+	}
+	return nil
+}
+
+func (n *native) deleteTAP(name string) error {
+	l, err := n.getTunLink(name)
+	if err != nil {
+		return err
+	}
+	if !l.isTAP() {
+		return ErrNotTAP
+	}
+	return kernelError(n.h.LinkDel(&netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: l.index}}))
+}
+
+func (n *native) tapInfo(name string) (TAPInfo, error) {
+	l, err := n.getTunLink(name)
+	if err != nil {
+		return TAPInfo{}, err
+	}
+	if !l.isTAP() {
+		return TAPInfo{}, ErrNotTAP
+	}
+	return TAPInfo{
+		Name:       l.name,
+		Index:      l.index,
+		Owner:      l.owner,
+		Group:      l.group,
+		Persistent: l.persistent,
+		MultiQueue: l.multiQueue,
+		Up:         l.flags&unix.IFF_UP != 0,
+		Carrier:    l.carrier,
+		MTU:        l.mtu,
+	}, nil
+}
