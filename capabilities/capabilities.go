@@ -1,0 +1,160 @@
+// Package capabilities reports which of smolvm-core's paths work on this
+// host and, for each that does not, why not and how to fix it. It only reads:
+// it opens /dev/net/tun and /dev/kvm without changing anything, reads
+// /proc/self/status and /proc/cpuinfo, and looks programs up in PATH. It
+// needs no privilege.
+package capabilities
+
+import (
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+)
+
+// Check is the result of one probe.
+type Check struct {
+	// Name identifies the probe, such as "network.native" or "qemu".
+	Name string `json:"name"`
+	// Available is true when the path can be used here.
+	Available bool `json:"available"`
+	// Detail is the reason it cannot be used and the fix, or a short
+	// description of what was found when it can.
+	Detail string `json:"detail"`
+}
+
+// Report is the set of probes for this host.
+type Report struct {
+	OS     string  `json:"os"`
+	Arch   string  `json:"arch"`
+	EUID   int     `json:"euid"`
+	Checks []Check `json:"checks"`
+}
+
+// Linux capability bits, from linux/capability.h.
+const (
+	capNetAdmin = 12
+	capSysAdmin = 21
+)
+
+// Probe runs every check and returns the report.
+func Probe() Report {
+	r := Report{OS: runtime.GOOS, Arch: runtime.GOARCH, EUID: os.Geteuid()}
+	if runtime.GOOS != "linux" {
+		r.Checks = append(r.Checks, Check{Name: "network.native", Detail: "Not available on this platform: TAP devices and rtnetlink need Linux"})
+		r.Checks = append(r.Checks, probeQEMU())
+		return r
+	}
+	capEff, capErr := effectiveCaps()
+	r.Checks = append(r.Checks,
+		probeNativeNetwork(capEff, capErr),
+		probeNetns(capEff, capErr),
+		probeQEMU(),
+		probeKVM(),
+	)
+	return r
+}
+
+// effectiveCaps reads the effective capability mask of this process.
+func effectiveCaps() (uint64, error) {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if hex, ok := strings.CutPrefix(line, "CapEff:"); ok {
+			return strconv.ParseUint(strings.TrimSpace(hex), 16, 64)
+		}
+	}
+	return 0, os.ErrNotExist
+}
+
+func probeNativeNetwork(capEff uint64, capErr error) Check {
+	c := Check{Name: "network.native"}
+	f, err := os.OpenFile("/dev/net/tun", os.O_RDWR, 0)
+	if err != nil {
+		c.Detail = "cannot open /dev/net/tun (" + err.Error() + "): load the tun module or give the container the device"
+		return c
+	}
+	f.Close()
+	if capErr != nil {
+		c.Detail = "cannot read the process capabilities: " + capErr.Error()
+		return c
+	}
+	if capEff&(1<<capNetAdmin) == 0 {
+		c.Detail = "CAP_NET_ADMIN is missing: run as root or grant it (setcap cap_net_admin+ep BINARY)"
+		return c
+	}
+	c.Available = true
+	c.Detail = "/dev/net/tun opens and CAP_NET_ADMIN is held: TAPs, addresses, routes and sysctls use direct kernel calls"
+	return c
+}
+
+func probeNetns(capEff uint64, capErr error) Check {
+	c := Check{Name: "netns"}
+	switch {
+	case capErr != nil:
+		c.Detail = "cannot read the process capabilities: " + capErr.Error()
+	case capEff&(1<<capSysAdmin) == 0:
+		c.Detail = "CAP_SYS_ADMIN is missing, so --netns cannot enter a namespace: run as root"
+	default:
+		c.Available = true
+		c.Detail = "CAP_SYS_ADMIN is held: --netns NAME works for namespaces in /run/netns"
+	}
+	return c
+}
+
+func probeQEMU() Check {
+	c := Check{Name: "qemu"}
+	path, err := exec.LookPath("qemu-system-x86_64")
+	if err != nil {
+		c.Detail = "qemu-system-x86_64 is not in PATH: apt-get install qemu-system-x86"
+		return c
+	}
+	c.Available = true
+	c.Detail = path
+	return c
+}
+
+// probeKVM reports whether QEMU can use KVM with a stock guest kernel: the
+// device must open and the CPU must advertise hardware virtualisation (vmx
+// or svm). A /dev/kvm without those flags (such as a paravirtual one inside
+// another VM) runs stock kernels through the instruction emulator, far
+// slower than TCG.
+func probeKVM() Check {
+	c := Check{Name: "kvm"}
+	f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0)
+	if err != nil {
+		c.Detail = "cannot open /dev/kvm (" + err.Error() + "): QEMU will use TCG"
+		return c
+	}
+	f.Close()
+	if !HardwareVirtualization() {
+		c.Detail = "/dev/kvm opens but the CPU advertises neither vmx nor svm: QEMU will use TCG"
+		return c
+	}
+	c.Available = true
+	c.Detail = "/dev/kvm opens and the CPU advertises hardware virtualisation"
+	return c
+}
+
+// HardwareVirtualization reports whether /proc/cpuinfo lists the vmx or svm
+// CPU flag.
+func HardwareVirtualization() bool {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if !strings.HasPrefix(line, "flags") {
+			continue
+		}
+		for _, flag := range strings.Fields(line) {
+			if flag == "vmx" || flag == "svm" {
+				return true
+			}
+		}
+	}
+	return false
+}
