@@ -97,16 +97,9 @@ func New(opts Options) (*Manager, error) {
 	}
 	sys, err := newBackend(opts)
 	if err != nil {
-		return nil, &OpError{Op: "open netlink", Object: netnsObject(opts.Netns), Err: err}
+		return nil, err
 	}
 	return &Manager{sys: sys}, nil
-}
-
-func netnsObject(name string) string {
-	if name == "" {
-		return ""
-	}
-	return "in netns " + name
 }
 
 // ValidateNetnsName checks a network namespace name as `ip netns` would store

@@ -28,7 +28,7 @@ func newBackend(opts Options) (backend, error) {
 	if opts.Netns != "" {
 		ns, err := netns.GetFromName(opts.Netns)
 		if err != nil {
-			return nil, fmt.Errorf("open netns %s: %w", opts.Netns, err)
+			return nil, &OpError{Op: "open netns", Object: opts.Netns, Err: err}
 		}
 		n.ns = ns
 	}
@@ -36,13 +36,13 @@ func newBackend(opts Options) (backend, error) {
 	h, err := netlink.NewHandleAt(n.ns, unix.NETLINK_ROUTE)
 	if err != nil {
 		n.ns.Close()
-		return nil, err
+		return nil, &OpError{Op: "open netlink", Err: err}
 	}
 	s, err := nl.GetNetlinkSocketAt(n.ns, netns.None(), unix.NETLINK_ROUTE)
 	if err != nil {
 		h.Close()
 		n.ns.Close()
-		return nil, err
+		return nil, &OpError{Op: "open netlink", Err: err}
 	}
 	n.h = h
 	n.query = &nl.SocketHandle{Socket: s}
