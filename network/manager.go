@@ -205,28 +205,32 @@ func (m *Manager) FlushAddrs(ctx context.Context, dev string) error {
 	if err := ValidateInterfaceName(dev); err != nil {
 		return err
 	}
-	return wrap("flush addresses", "dev "+dev, m.flushAddrs(ctx, dev, netip.Prefix{}))
+	_, err := m.flushAddrs(ctx, dev, netip.Prefix{})
+	return wrap("flush addresses", "dev "+dev, err)
 }
 
 // flushAddrs removes every address of dev except keep (which may be the zero
-// Prefix to keep nothing). With keep set it only touches IPv4 addresses.
-func (m *Manager) flushAddrs(ctx context.Context, dev string, keep netip.Prefix) error {
+// Prefix to keep nothing) and returns how many it removed. With keep set it
+// only touches IPv4 addresses.
+func (m *Manager) flushAddrs(ctx context.Context, dev string, keep netip.Prefix) (int, error) {
 	addrs, err := m.sys.listAddrs(dev)
 	if err != nil {
-		return err
+		return 0, err
 	}
+	removed := 0
 	for _, a := range addrs {
 		if a == keep || (keep.IsValid() && !a.Addr().Is4()) {
 			continue
 		}
 		if err := ctx.Err(); err != nil {
-			return err
+			return removed, err
 		}
 		if err := m.sys.delAddr(dev, a); err != nil {
-			return &OpError{Op: "delete address", Object: a.String() + " dev " + dev, Err: err}
+			return removed, &OpError{Op: "delete address", Object: a.String() + " dev " + dev, Err: err}
 		}
+		removed++
 	}
-	return nil
+	return removed, nil
 }
 
 // AddAddr adds the IPv4 address addr (with its prefix length) to dev, as
@@ -279,14 +283,17 @@ func (m *Manager) configureTAP(ctx context.Context, name string, hostAddr netip.
 	if err := m.sys.addAddr(name, hostAddr); err != nil {
 		return &OpError{Op: "add address", Object: hostAddr.String() + " dev " + name, Err: err}
 	}
-	if err := m.flushAddrs(ctx, name, hostAddr); err != nil {
+	removed, err := m.flushAddrs(ctx, name, hostAddr)
+	if err != nil {
 		return err
 	}
 
 	// Deleting a primary address also deletes the secondaries of its subnet
 	// (unless promote_secondaries is set), which can take hostAddr with it.
-	if err := m.sys.addAddr(name, hostAddr); err != nil {
-		return &OpError{Op: "add address", Object: hostAddr.String() + " dev " + name, Err: err}
+	if removed > 0 {
+		if err := m.sys.addAddr(name, hostAddr); err != nil {
+			return &OpError{Op: "add address", Object: hostAddr.String() + " dev " + name, Err: err}
+		}
 	}
 	if err := m.sys.setLinkUp(name); err != nil {
 		return &OpError{Op: "set link up", Object: name, Err: err}
