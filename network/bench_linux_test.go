@@ -9,10 +9,11 @@ import (
 	"github.com/smolvm/smolvm-core/internal/netnstest"
 )
 
-// The benchmarks time a sandbox's network start (prepare a TAP: create,
-// address, up, route_localnet; then add the guest route) and stop (delete
-// the TAP), each with the library and with the `ip` and `sysctl`
-// subprocesses that runtimes without a native path run. Run them with:
+// The benchmarks time a sandbox's network start and stop. Start prepares a
+// TAP (create, address, up, route_localnet) and adds the guest route; stop
+// deletes the TAP. Each runs once with the library and once with the `ip`
+// and `sysctl` subprocesses that runtimes without a native path run. Run
+// them with:
 //
 //	go test -run '^$' -bench . ./network
 
