@@ -1,0 +1,109 @@
+package qmp
+
+import (
+	"strings"
+	"time"
+)
+
+// Default values used for zero fields of Options.
+const (
+	DefaultMaxLineSize     = 16 << 20 // bytes; query-qmp-schema on QEMU 7.2 is about 200 KB
+	DefaultDialTimeout     = 30 * time.Second
+	DefaultWriteTimeout    = 10 * time.Second
+	DefaultQueryTimeout    = 30 * time.Second
+	DefaultLongTimeout     = 10 * time.Minute
+	DefaultEventBuffer     = 64 // events per subscriber
+	DefaultJobPollInterval = time.Second
+	defaultRetryMin        = 5 * time.Millisecond
+	defaultRetryMax        = 250 * time.Millisecond
+)
+
+// Options configures a Client. The zero value is usable; zero fields take
+// the defaults above. A negative duration disables that limit.
+type Options struct {
+	// MaxLineSize is the maximum length in bytes of one line from QEMU,
+	// without the line ending. A longer line fails the call it belongs to
+	// with ErrMessageTooLarge and is skipped.
+	MaxLineSize int
+
+	// DialTimeout bounds connecting, reading the greeting and negotiating
+	// capabilities together, in addition to the context given to Dial.
+	DialTimeout time.Duration
+
+	// WriteTimeout bounds the write of one command to the socket.
+	WriteTimeout time.Duration
+
+	// QueryTimeout is the default timeout of commands not listed as long,
+	// such as query-status or stop. It applies when the context has no
+	// earlier deadline.
+	QueryTimeout time.Duration
+
+	// LongTimeout is the default timeout of block, hotplug, snapshot, job
+	// and migration commands, which may wait for disk I/O.
+	LongTimeout time.Duration
+
+	// CommandTimeouts overrides the default timeout of single commands,
+	// keyed by command name.
+	CommandTimeouts map[string]time.Duration
+
+	// EventBuffer is the default number of events buffered per
+	// subscriber before further events are dropped and counted.
+	EventBuffer int
+
+	// JobPollInterval is how often job waiters poll query-jobs in case a
+	// JOB_STATUS_CHANGE event was missed.
+	JobPollInterval time.Duration
+
+	// ProcessID, when not zero, is the pid of the QEMU process behind the
+	// socket. Dial then stops retrying with ErrProcessExited as soon as
+	// that process has exited.
+	ProcessID int
+}
+
+// withDefaults returns a copy of o with zero fields set to defaults.
+func (o *Options) withDefaults() Options {
+	var out Options
+	if o != nil {
+		out = *o
+	}
+	if out.MaxLineSize <= 0 {
+		out.MaxLineSize = DefaultMaxLineSize
+	}
+	out.DialTimeout = orDefault(out.DialTimeout, DefaultDialTimeout)
+	out.WriteTimeout = orDefault(out.WriteTimeout, DefaultWriteTimeout)
+	out.QueryTimeout = orDefault(out.QueryTimeout, DefaultQueryTimeout)
+	out.LongTimeout = orDefault(out.LongTimeout, DefaultLongTimeout)
+	out.JobPollInterval = orDefault(out.JobPollInterval, DefaultJobPollInterval)
+	if out.EventBuffer <= 0 {
+		out.EventBuffer = DefaultEventBuffer
+	}
+	return out
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
+}
+
+// longPrefixes lists the command name prefixes that take LongTimeout.
+var longPrefixes = []string{
+	"blockdev-", "block-", "block_", "drive-", "snapshot-", "job-",
+	"device_", "netdev_", "object-", "migrate", "human-monitor-command",
+	"x-blockdev-", "transaction",
+}
+
+// timeoutFor returns the default timeout of a command; a value <= 0 means
+// none.
+func (o *Options) timeoutFor(command string) time.Duration {
+	if d, ok := o.CommandTimeouts[command]; ok {
+		return d
+	}
+	for _, p := range longPrefixes {
+		if strings.HasPrefix(command, p) {
+			return o.LongTimeout
+		}
+	}
+	return o.QueryTimeout
+}
