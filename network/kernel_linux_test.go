@@ -558,3 +558,24 @@ func TestWriteSysctl(t *testing.T) {
 		t.Fatalf("unknown key = %v, want a not-exist error naming the key", err)
 	}
 }
+
+func TestCreateTAPConcurrentSameName(t *testing.T) {
+	ctx := context.Background()
+	m, ns := newTestManager(t, Options{})
+	errs := make(chan error, 8)
+	for range cap(errs) {
+		go func() { errs <- m.CreateTAP(ctx, "tap0", testUID) }()
+	}
+	for range cap(errs) {
+		if err := <-errs; err != nil {
+			t.Errorf("concurrent CreateTAP = %v, want nil", err)
+		}
+	}
+	if n := len(ipJSON(t, ns, "link", "show", "type", "tun")); n != 1 {
+		t.Fatalf("%d tun devices, want 1", n)
+	}
+	info, err := m.TAPInfo(ctx, "tap0")
+	if err != nil || info.Owner != testUID || !info.Persistent || info.Carrier {
+		t.Fatalf("TAPInfo = %+v, %v, want a persistent, free TAP owned by %d", info, err, testUID)
+	}
+}

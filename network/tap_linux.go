@@ -58,9 +58,14 @@ func checkExistingTAP(l *tunLink, owner int) error {
 		return existsError("device exists and is a tun, not a tap")
 	case l.multiQueue:
 		return existsError("tap exists and is multi-queue")
+	case !l.persistent:
+		// Either a process made it without TUNSETPERSIST and holds it, or a
+		// concurrent CreateTAP has not reached TUNSETOWNER and
+		// TUNSETPERSIST yet. Both are resolved by waiting.
+		return busyError("tap is held by the process that created it")
 	case l.owner != owner:
 		return existsError("tap exists with owner %s, requested %s", ownerString(l.owner), ownerString(owner))
-	case !l.persistent || l.carrier:
+	case l.carrier:
 		return busyError("tap is in use by another process")
 	}
 	return nil

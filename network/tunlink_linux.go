@@ -3,8 +3,6 @@ package network
 import (
 	"encoding/binary"
 	"fmt"
-	"syscall"
-	"unsafe"
 
 	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
@@ -54,23 +52,29 @@ func parseTunLink(b []byte) (*tunLink, error) {
 	if len(b) < unix.SizeofIfInfomsg {
 		return nil, fmt.Errorf("rtnetlink link message of %d bytes is too short", len(b))
 	}
-	info := (*unix.IfInfomsg)(unsafePointer(b))
-	l := &tunLink{index: int(info.Index), flags: info.Flags, owner: NoOwner, group: -1}
+	// struct ifinfomsg: family, pad, type (2 bytes), index (4), flags (4),
+	// change (4).
+	l := &tunLink{
+		index: int(int32(binary.NativeEndian.Uint32(b[4:8]))),
+		flags: binary.NativeEndian.Uint32(b[8:12]),
+		owner: NoOwner,
+		group: -1,
+	}
 
-	attrs, err := nl.ParseRouteAttr(b[unix.SizeofIfInfomsg:])
+	attrs, err := parseAttrs(b[unix.SizeofIfInfomsg:])
 	if err != nil {
 		return nil, err
 	}
 	for _, a := range attrs {
-		switch a.Attr.Type {
+		switch a.typ {
 		case unix.IFLA_IFNAME:
-			l.name = cString(a.Value)
+			l.name = cString(a.value)
 		case unix.IFLA_MTU:
-			l.mtu = int(u32(a.Value))
+			l.mtu = int(u32(a.value))
 		case unix.IFLA_CARRIER:
-			l.carrier = len(a.Value) > 0 && a.Value[0] != 0
+			l.carrier = len(a.value) > 0 && a.value[0] != 0
 		case unix.IFLA_LINKINFO:
-			if err := l.parseLinkInfo(a.Value); err != nil {
+			if err := l.parseLinkInfo(a.value); err != nil {
 				return nil, err
 			}
 		}
@@ -79,17 +83,17 @@ func parseTunLink(b []byte) (*tunLink, error) {
 }
 
 func (l *tunLink) parseLinkInfo(b []byte) error {
-	attrs, err := nl.ParseRouteAttr(b)
+	attrs, err := parseAttrs(b)
 	if err != nil {
 		return err
 	}
-	var data []syscall.NetlinkRouteAttr
+	var data []attr
 	for _, a := range attrs {
-		switch a.Attr.Type {
+		switch a.typ {
 		case unix.IFLA_INFO_KIND:
-			l.kind = cString(a.Value)
+			l.kind = cString(a.value)
 		case unix.IFLA_INFO_DATA:
-			if data, err = nl.ParseRouteAttr(a.Value); err != nil {
+			if data, err = parseAttrs(a.value); err != nil {
 				return err
 			}
 		}
@@ -98,17 +102,17 @@ func (l *tunLink) parseLinkInfo(b []byte) error {
 		return nil
 	}
 	for _, a := range data {
-		switch a.Attr.Type {
+		switch a.typ {
 		case nl.IFLA_TUN_TYPE:
-			l.tunType = u8(a.Value)
+			l.tunType = u8(a.value)
 		case nl.IFLA_TUN_MULTI_QUEUE:
-			l.multiQueue = u8(a.Value) != 0
+			l.multiQueue = u8(a.value) != 0
 		case nl.IFLA_TUN_PERSIST:
-			l.persistent = u8(a.Value) != 0
+			l.persistent = u8(a.value) != 0
 		case nl.IFLA_TUN_OWNER:
-			l.owner = int(u32(a.Value))
+			l.owner = int(u32(a.value))
 		case nl.IFLA_TUN_GROUP:
-			l.group = int(u32(a.Value))
+			l.group = int(u32(a.value))
 		}
 	}
 	return nil
@@ -137,4 +141,29 @@ func cString(b []byte) string {
 	return string(b)
 }
 
-func unsafePointer(b []byte) unsafe.Pointer { return unsafe.Pointer(&b[0]) }
+// attr is one rtnetlink attribute.
+type attr struct {
+	typ   uint16 // without the NLA_F_NESTED and NLA_F_NET_BYTEORDER bits
+	value []byte
+}
+
+// parseAttrs splits b into rtnetlink attributes. Unlike the netlink
+// library's parser it checks every length against the buffer, so a
+// malformed message is an error rather than a panic.
+func parseAttrs(b []byte) ([]attr, error) {
+	var attrs []attr
+	for len(b) >= unix.SizeofRtAttr {
+		length := int(binary.NativeEndian.Uint16(b[0:2]))
+		typ := binary.NativeEndian.Uint16(b[2:4]) &^ (unix.NLA_F_NESTED | unix.NLA_F_NET_BYTEORDER)
+		if length < unix.SizeofRtAttr || length > len(b) {
+			return nil, fmt.Errorf("rtnetlink attribute of type %d has invalid length %d (%d bytes left)", typ, length, len(b))
+		}
+		attrs = append(attrs, attr{typ: typ, value: b[unix.SizeofRtAttr:length]})
+		aligned := (length + unix.RTA_ALIGNTO - 1) &^ (unix.RTA_ALIGNTO - 1)
+		if aligned >= len(b) {
+			break
+		}
+		b = b[aligned:]
+	}
+	return attrs, nil
+}
