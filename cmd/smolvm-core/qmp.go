@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/smolvm/smolvm-core/qmp"
+)
+
+// qmpFlags are the flags shared by the qmp subcommands.
+type qmpFlags struct {
+	socket  string
+	timeout time.Duration
+}
+
+// withClient connects to the QMP socket, runs fn and closes the session.
+func (f *qmpFlags) withClient(cmd *cobra.Command, fn func(ctx context.Context, c *qmp.Client) error) error {
+	if f.socket == "" {
+		return usagef("--socket is required")
+	}
+	ctx := cmd.Context()
+	if f.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, f.timeout)
+		defer cancel()
+	}
+	c, err := qmp.Dial(ctx, f.socket, nil)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return fn(ctx, c)
+}
+
+func newQMPCommand() *cobra.Command {
+	f := &qmpFlags{}
+	exec := &cobra.Command{
+		Use:   "exec COMMAND [JSON-ARGUMENTS]",
+		Short: "Run one QMP command and print its return value as JSON",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) < 1 || len(args) > 2 {
+				return usagef("%s takes COMMAND and optional JSON-ARGUMENTS, got %d arguments", cmd.CommandPath(), len(args))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var arguments any
+			if len(args) == 2 {
+				raw := json.RawMessage(args[1])
+				var obj map[string]json.RawMessage
+				if err := json.Unmarshal(raw, &obj); err != nil {
+					return usagef("invalid JSON-ARGUMENTS %q: must be a JSON object: %v", args[1], err)
+				}
+				arguments = raw
+			}
+			return f.withClient(cmd, func(ctx context.Context, c *qmp.Client) error {
+				ret, err := c.Execute(ctx, args[0], arguments)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), string(ret))
+				return nil
+			})
+		},
+	}
+	status := &cobra.Command{
+		Use:   "status",
+		Short: "Print the VM's run state (query-status)",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return f.withClient(cmd, func(ctx context.Context, c *qmp.Client) error {
+				st, err := c.QueryStatus(ctx)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), st.Status)
+				return nil
+			})
+		},
+	}
+	g := group("qmp", "Control QEMU over its QMP socket", exec, status)
+	g.PersistentFlags().StringVar(&f.socket, "socket", "", "path of QEMU's QMP Unix socket (required)")
+	g.PersistentFlags().DurationVar(&f.timeout, "timeout", 30*time.Second, "limit for connecting and running the command, such as 10s; 0 for none")
+	return g
+}
