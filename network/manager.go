@@ -19,8 +19,10 @@ const DefaultBusyTimeout = 2 * time.Second
 type Options struct {
 	// Netns names a network namespace in /run/netns (as created by
 	// `ip netns add NAME`). Every operation of the manager then runs in it,
-	// as `ip -n NAME` does. Empty means the namespace of the process at
-	// the time New is called.
+	// as `ip -n NAME` does. Empty means the namespace of the thread that
+	// calls New. TAP creation and sysctl writes then run on the calling
+	// thread, so a program that moves a locked thread to another namespace
+	// must set Netns rather than call an unbound manager from that thread.
 	Netns string
 
 	// BusyTimeout bounds the retries when the kernel returns EBUSY for a
