@@ -29,6 +29,7 @@ type Client struct {
 	err       error // cause of the session end, nil while the session is up
 
 	nextSeq   atomic.Uint64
+	jobPrefix string // random part of generated job ids
 	closeOnce sync.Once
 	done      chan struct{} // closed when the reader goroutine returns
 	greetCh   chan greetResult
@@ -132,6 +133,7 @@ func Dial(ctx context.Context, socketPath string, opts *Options) (*Client, error
 		subs:      make(map[*Subscription]struct{}),
 		done:      make(chan struct{}),
 		greetCh:   make(chan greetResult, 1),
+		jobPrefix: randomHex(4),
 	}
 	go c.readLoop(newLineReader(conn, o.MaxLineSize))
 
