@@ -164,7 +164,10 @@ func (c *Client) handshake(ctx context.Context) error {
 		if errors.Is(g.err, ErrDisconnected) && c.opts.ProcessID != 0 && processExited(c.opts.ProcessID) {
 			return fmt.Errorf("pid %d: %w: %w", c.opts.ProcessID, ErrProcessExited, g.err)
 		}
-		return fmt.Errorf("read greeting: %w", g.err)
+		if errors.Is(g.err, ErrDisconnected) || errors.Is(g.err, ErrMessageTooLarge) {
+			return fmt.Errorf("read greeting: %w", g.err)
+		}
+		return fmt.Errorf("%w: %.80q", ErrGreeting, g.line)
 	}
 	greeting, err := decodeGreeting(g)
 	if err != nil {

@@ -13,6 +13,7 @@ package qmptest
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -95,19 +96,36 @@ type Server struct {
 	wg       sync.WaitGroup
 }
 
-// NewServer starts a server and stops it in t.Cleanup.
+// NewServer starts a server on a socket in t.TempDir() and stops it in
+// t.Cleanup.
 func NewServer(t testing.TB, cfg Config) *Server {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "qmp.sock")
+	return NewServerAt(t, filepath.Join(t.TempDir(), "qmp.sock"), cfg)
+}
+
+// NewServerAt starts a server on a socket at path and stops it in
+// t.Cleanup.
+func NewServerAt(t testing.TB, path string, cfg Config) *Server {
+	t.Helper()
+	s, err := Listen(path, cfg)
+	if err != nil {
+		t.Fatalf("start fake qmp server: %v", err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Listen starts a server on a socket at path. The caller must call Close.
+// It is for code without a testing.TB, such as examples.
+func Listen(path string, cfg Config) (*Server, error) {
 	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
 	if err != nil {
-		t.Fatalf("listen on fake qmp socket: %v", err)
+		return nil, fmt.Errorf("listen on %s: %w", path, err)
 	}
 	s := &Server{cfg: cfg, path: path, ln: ln, conns: make(map[*Conn]struct{})}
 	s.wg.Add(1)
 	go s.acceptLoop()
-	t.Cleanup(s.Close)
-	return s
+	return s, nil
 }
 
 // SocketPath returns the path of the server's socket.
