@@ -61,6 +61,9 @@ type noDefaultRouteError struct{}
 func (noDefaultRouteError) Error() string        { return "no default route" }
 func (noDefaultRouteError) Is(target error) bool { return target == syscall.ENETUNREACH }
 
+// ErrClosed is the cause when an operation runs after [Manager.Close].
+var ErrClosed = errors.New("network manager is closed")
+
 // ErrNotTAP is the cause when an operation on a TAP finds a device of
 // another kind under that name. It matches fs.ErrInvalid.
 var ErrNotTAP error = &conflictError{msg: "not a tap device", target: fs.ErrInvalid}

@@ -239,6 +239,7 @@ func TestCreateTAPConflicts(t *testing.T) {
 		{"no owner where one requested", []string{"tuntap", "add", "dev", "tap0", "mode", "tap"}, testUID, fs.ErrExist},
 		{"tun device", []string{"tuntap", "add", "dev", "tap0", "mode", "tun"}, NoOwner, fs.ErrExist},
 		{"multi-queue tap", []string{"tuntap", "add", "dev", "tap0", "mode", "tap", "multi_queue"}, NoOwner, fs.ErrExist},
+		{"tap with a group", []string{"tuntap", "add", "dev", "tap0", "mode", "tap", "user", "424242", "group", "100"}, testUID, fs.ErrExist},
 		{"veth device", []string{"link", "add", "tap0", "type", "veth", "peer", "name", "tap0-peer"}, NoOwner, fs.ErrExist},
 	}
 	for _, tt := range tests {
@@ -577,5 +578,23 @@ func TestCreateTAPConcurrentSameName(t *testing.T) {
 	info, err := m.TAPInfo(ctx, "tap0")
 	if err != nil || info.Owner != testUID || !info.Persistent || info.Carrier {
 		t.Fatalf("TAPInfo = %+v, %v, want a persistent, free TAP owned by %d", info, err, testUID)
+	}
+}
+
+func TestConfigureTAPRejectsOtherDevices(t *testing.T) {
+	ctx := context.Background()
+	m, ns := newTestManager(t, Options{})
+	ipCmd(t, ns, "link", "add", "veth0", "type", "veth", "peer", "name", "veth1")
+	ipCmd(t, ns, "addr", "add", "192.168.50.1/24", "dev", "veth0")
+
+	err := m.ConfigureTAP(ctx, "veth0", netip.MustParsePrefix("10.9.1.1/30"))
+	if !errors.Is(err, ErrNotTAP) {
+		t.Fatalf("ConfigureTAP on a veth = %v, want ErrNotTAP", err)
+	}
+	if got := ipv4Addrs(t, ns, "veth0"); len(got) != 1 || got[0] != "192.168.50.1/24" {
+		t.Fatalf("veth0 addresses = %v, want them unchanged", got)
+	}
+	if hasFlag(linkInfo(t, ns, "veth0"), "UP") {
+		t.Fatal("ConfigureTAP set the veth up")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -80,9 +81,14 @@ type backend interface {
 // Manager carries out network operations with direct kernel calls. Create it
 // with [New] and release its netlink sockets with [Manager.Close].
 type Manager struct {
-	sys       backend
-	closeOnce sync.Once
-	closeErr  error
+	sys   backend
+	netns string
+
+	// mu is held for reading by every operation and for writing by Close,
+	// so Close waits for operations in flight and later ones fail cleanly.
+	mu       sync.RWMutex
+	closed   bool
+	closeErr error
 }
 
 // New opens a Manager. Its netlink handle and its link query socket are
@@ -101,7 +107,7 @@ func New(opts Options) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Manager{sys: sys}, nil
+	return &Manager{sys: sys, netns: opts.Netns}, nil
 }
 
 // ValidateNetnsName checks a network namespace name as `ip netns` would store
@@ -124,10 +130,30 @@ func ValidateNetnsName(name string) error {
 	return nil
 }
 
-// Close releases the netlink sockets. It is safe to call more than once.
+// Close releases the netlink sockets. Operations after Close fail with an
+// error matching ErrClosed. It is safe to call more than once.
 func (m *Manager) Close() error {
-	m.closeOnce.Do(func() { m.closeErr = m.sys.close() })
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.closed {
+		m.closed = true
+		m.closeErr = m.sys.close()
+	}
 	return m.closeErr
+}
+
+// do runs the operation op on object once the manager is known to be open
+// and ctx not done, and wraps fn's error as an OpError.
+func (m *Manager) do(ctx context.Context, op, object string, fn func() error) error {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.closed {
+		return &OpError{Op: op, Object: object, Err: ErrClosed}
+	}
+	if err := ctx.Err(); err != nil {
+		return &OpError{Op: op, Object: object, Err: err}
+	}
+	return wrap(op, object, fn())
 }
 
 // CreateTAP creates a persistent TAP device named name, without packet
@@ -135,44 +161,41 @@ func (m *Manager) Close() error {
 // `ip tuntap add dev NAME mode tap user UID` does.
 //
 // If a device of that name exists, CreateTAP changes nothing. It returns nil
-// when the device is a persistent single-queue TAP with the requested owner
-// that no process holds. It returns an error matching syscall.EBUSY when a
-// process still holds it after BusyTimeout of retries. Any other device (of
-// another kind, a TUN, a multi-queue TAP, another owner) gives an error
-// matching fs.ErrExist.
+// when the device is a persistent single-queue TAP with the requested owner,
+// no group and no process holding it. It returns an error matching
+// syscall.EBUSY when a process still holds it after BusyTimeout of retries.
+// Any other device (of another kind, a TUN, a multi-queue TAP, another owner
+// or a group) gives an error matching fs.ErrExist. The packet information
+// and vnet header flags are not compared, because the VMM sets its own when
+// it attaches.
 //
 // Cancelling ctx stops the EBUSY retries; the device is then left as it was.
 func (m *Manager) CreateTAP(ctx context.Context, name string, owner int) error {
-	_, err := m.createTAP(ctx, name, owner)
-	return err
+	if err := validateTAPInput(name, owner); err != nil {
+		return err
+	}
+	return m.do(ctx, "create tap", name, func() error {
+		_, err := m.sys.createTAP(ctx, name, owner)
+		return err
+	})
 }
 
-func (m *Manager) createTAP(ctx context.Context, name string, owner int) (bool, error) {
+func validateTAPInput(name string, owner int) error {
 	if err := ValidateInterfaceName(name); err != nil {
-		return false, err
+		return err
 	}
-	if err := ValidateOwner(owner); err != nil {
-		return false, err
-	}
-	if err := ctx.Err(); err != nil {
-		return false, &OpError{Op: "create tap", Object: name, Err: err}
-	}
-	created, err := m.sys.createTAP(ctx, name, owner)
-	return created, wrap("create tap", name, err)
+	return ValidateOwner(owner)
 }
 
 // DeleteTAP deletes the TAP device name, as `ip link del dev NAME` does. A
 // process still attached to the device loses it. It returns an error
-// matching fs.ErrNotExist when no such device exists, and refuses (with an
-// error matching fs.ErrInvalid) to delete a device that is not a TAP.
+// matching fs.ErrNotExist when no such device exists, and rejects (with
+// ErrNotTAP) a device that is not a TAP.
 func (m *Manager) DeleteTAP(ctx context.Context, name string) error {
 	if err := ValidateInterfaceName(name); err != nil {
 		return err
 	}
-	if err := ctx.Err(); err != nil {
-		return &OpError{Op: "delete tap", Object: name, Err: err}
-	}
-	return wrap("delete tap", name, m.sys.deleteTAP(name))
+	return m.do(ctx, "delete tap", name, func() error { return m.sys.deleteTAP(name) })
 }
 
 // EnsureTAPDeleted deletes the TAP device name like DeleteTAP but returns
@@ -187,17 +210,19 @@ func (m *Manager) EnsureTAPDeleted(ctx context.Context, name string) error {
 }
 
 // TAPInfo returns the kernel's view of the TAP device name. It returns an
-// error matching fs.ErrNotExist when the device does not exist and one
-// matching fs.ErrInvalid when it is not a TAP.
+// error matching fs.ErrNotExist when the device does not exist and
+// ErrNotTAP when it is not a TAP.
 func (m *Manager) TAPInfo(ctx context.Context, name string) (TAPInfo, error) {
 	if err := ValidateInterfaceName(name); err != nil {
 		return TAPInfo{}, err
 	}
-	if err := ctx.Err(); err != nil {
-		return TAPInfo{}, &OpError{Op: "get tap", Object: name, Err: err}
-	}
-	info, err := m.sys.tapInfo(name)
-	return info, wrap("get tap", name, err)
+	var info TAPInfo
+	err := m.do(ctx, "get tap", name, func() error {
+		var err error
+		info, err = m.sys.tapInfo(name)
+		return err
+	})
+	return info, err
 }
 
 // FlushAddrs removes every IPv4 and IPv6 address from dev, as
@@ -207,8 +232,10 @@ func (m *Manager) FlushAddrs(ctx context.Context, dev string) error {
 	if err := ValidateInterfaceName(dev); err != nil {
 		return err
 	}
-	_, err := m.flushAddrs(ctx, dev, netip.Prefix{})
-	return wrap("flush addresses", "dev "+dev, err)
+	return m.do(ctx, "flush addresses", "dev "+dev, func() error {
+		_, err := m.flushAddrs(ctx, dev, netip.Prefix{})
+		return err
+	})
 }
 
 // flushAddrs removes every address of dev except keep (which may be the zero
@@ -235,20 +262,17 @@ func (m *Manager) flushAddrs(ctx context.Context, dev string, keep netip.Prefix)
 	return removed, nil
 }
 
-// AddAddr adds the IPv4 address addr (with its prefix length) to dev, as
-// `ip addr add ADDR dev DEV` does. An identical address already on dev is
-// success.
+// AddAddr adds the IPv4 host address addr (with its prefix length) to dev,
+// as `ip addr add ADDR dev DEV` does. An identical address already on dev
+// is success.
 func (m *Manager) AddAddr(ctx context.Context, dev string, addr netip.Prefix) error {
 	if err := ValidateInterfaceName(dev); err != nil {
 		return err
 	}
-	if err := validateIPv4Prefix("address", addr); err != nil {
+	if err := validateHostAddress("address", addr); err != nil {
 		return err
 	}
-	if err := ctx.Err(); err != nil {
-		return wrap("add address", addr.String()+" dev "+dev, err)
-	}
-	return wrap("add address", addr.String()+" dev "+dev, m.sys.addAddr(dev, addr))
+	return m.do(ctx, "add address", addr.String()+" dev "+dev, func() error { return m.sys.addAddr(dev, addr) })
 }
 
 // SetLinkUp sets dev administratively up, as `ip link set dev DEV up` does.
@@ -256,32 +280,32 @@ func (m *Manager) SetLinkUp(ctx context.Context, dev string) error {
 	if err := ValidateInterfaceName(dev); err != nil {
 		return err
 	}
-	if err := ctx.Err(); err != nil {
-		return wrap("set link up", dev, err)
-	}
-	return wrap("set link up", dev, m.sys.setLinkUp(dev))
+	return m.do(ctx, "set link up", dev, func() error { return m.sys.setLinkUp(dev) })
 }
 
-// ConfigureTAP makes hostAddr the only IPv4 address of the device name and
-// sets the link up, through the manager's one netlink socket. It adds the
-// address before it removes any other, and leaves an address that is already
-// right in place, so running it again changes nothing and keeps the routes
-// that point at the device. IPv6 addresses, such as the kernel's link-local
-// one, are left alone.
+// ConfigureTAP makes hostAddr the only IPv4 address of the TAP name and sets
+// the link up, through the manager's one netlink handle. It adds the address
+// before it removes any other, and leaves an address that is already right
+// in place, so running it again changes nothing and keeps the routes that
+// point at the device. IPv6 addresses, such as the kernel's link-local one,
+// are left alone. A device that is not a TAP is rejected with ErrNotTAP
+// before anything changes.
 func (m *Manager) ConfigureTAP(ctx context.Context, name string, hostAddr netip.Prefix) error {
 	if err := ValidateInterfaceName(name); err != nil {
 		return err
 	}
-	if err := validateIPv4Prefix("host address", hostAddr); err != nil {
+	if err := validateHostAddress("host address", hostAddr); err != nil {
 		return err
 	}
-	return wrap("configure tap", name, m.configureTAP(ctx, name, hostAddr))
+	return m.do(ctx, "configure tap", name, func() error {
+		if _, err := m.sys.tapInfo(name); err != nil {
+			return err
+		}
+		return m.configureTAP(ctx, name, hostAddr)
+	})
 }
 
 func (m *Manager) configureTAP(ctx context.Context, name string, hostAddr netip.Prefix) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
 	if err := m.sys.addAddr(name, hostAddr); err != nil {
 		return &OpError{Op: "add address", Object: hostAddr.String() + " dev " + name, Err: err}
 	}
@@ -297,6 +321,9 @@ func (m *Manager) configureTAP(ctx context.Context, name string, hostAddr netip.
 			return &OpError{Op: "add address", Object: hostAddr.String() + " dev " + name, Err: err}
 		}
 	}
+	if err := ctx.Err(); err != nil {
+		return &OpError{Op: "set link up", Object: name, Err: err}
+	}
 	if err := m.sys.setLinkUp(name); err != nil {
 		return &OpError{Op: "set link up", Object: name, Err: err}
 	}
@@ -306,43 +333,40 @@ func (m *Manager) configureTAP(ctx context.Context, name string, hostAddr netip.
 // PrepareTAP gets a TAP ready for a VMM: it creates it (see CreateTAP),
 // configures it (see ConfigureTAP) and sets
 // net.ipv4.conf.NAME.route_localnet to 1, so traffic DNATed to 127.0.0.1
-// can reach the guest. If a step fails and this call created the device,
-// PrepareTAP deletes it again; a device that existed before is left in
-// place.
+// can reach the guest. If a step fails or ctx ends and this call created the
+// device, PrepareTAP deletes it again; a device that existed before is left
+// in place.
 func (m *Manager) PrepareTAP(ctx context.Context, name string, owner int, hostAddr netip.Prefix) error {
-	if err := ValidateInterfaceName(name); err != nil {
+	if err := validateTAPInput(name, owner); err != nil {
 		return err
 	}
-	if err := ValidateOwner(owner); err != nil {
+	if err := validateHostAddress("host address", hostAddr); err != nil {
 		return err
 	}
-	if err := validateIPv4Prefix("host address", hostAddr); err != nil {
-		return err
-	}
+	return m.do(ctx, "prepare tap", name, func() error { return m.prepareTAP(ctx, name, owner, hostAddr) })
+}
 
-	created, err := m.createTAP(ctx, name, owner)
+func (m *Manager) prepareTAP(ctx context.Context, name string, owner int, hostAddr netip.Prefix) error {
+	created, err := m.sys.createTAP(ctx, name, owner)
 	if err != nil {
-		return err
+		return &OpError{Op: "create tap", Object: name, Err: err}
 	}
 	err = m.configureTAP(ctx, name, hostAddr)
 	if err == nil {
-		err = ctx.Err()
-	}
-	if err == nil {
 		path := "net/ipv4/conf/" + name + "/route_localnet"
-		if werr := m.sys.writeSysctl(path, "1"); werr != nil {
-			err = &OpError{Op: "write sysctl", Object: path, Err: werr}
+		err = ctx.Err()
+		if err == nil {
+			err = m.sys.writeSysctl(path, "1")
+		}
+		if err != nil {
+			err = &OpError{Op: "write sysctl", Object: path, Err: err}
 		}
 	}
-	if err == nil {
-		return nil
+	if err == nil || !created {
+		return err
 	}
-
-	err = &OpError{Op: "prepare tap", Object: name, Err: err}
-	if created {
-		if derr := m.sys.deleteTAP(name); derr != nil {
-			return errors.Join(err, &OpError{Op: "roll back: delete tap", Object: name, Err: derr})
-		}
+	if derr := m.sys.deleteTAP(name); derr != nil {
+		return errors.Join(err, &OpError{Op: "roll back: delete tap", Object: name, Err: derr})
 	}
 	return err
 }
@@ -358,10 +382,7 @@ func (m *Manager) AddRoute(ctx context.Context, dst netip.Prefix, dev string) er
 	if err := ValidateInterfaceName(dev); err != nil {
 		return err
 	}
-	if err := ctx.Err(); err != nil {
-		return wrap("add route", dst.String()+" dev "+dev, err)
-	}
-	return wrap("add route", dst.String()+" dev "+dev, m.sys.addRoute(dst, dev))
+	return m.do(ctx, "add route", dst.String()+" dev "+dev, func() error { return m.sys.addRoute(dst, dev) })
 }
 
 // DefaultInterface returns the name of the interface the host would use to
@@ -372,17 +393,20 @@ func (m *Manager) DefaultInterface(ctx context.Context, family Family) (string, 
 	if family != IPv4 && family != IPv6 {
 		return "", invalid("address family", strconv.Itoa(int(family)), "must be 4 or 6")
 	}
-	if err := ctx.Err(); err != nil {
-		return "", wrap("get default interface", "ipv"+strconv.Itoa(int(family)), err)
-	}
-	name, err := m.sys.defaultInterface(family)
-	return name, wrap("get default interface", "ipv"+strconv.Itoa(int(family)), err)
+	var name string
+	err := m.do(ctx, "get default interface", "ipv"+strconv.Itoa(int(family)), func() error {
+		var err error
+		name, err = m.sys.defaultInterface(family)
+		return err
+	})
+	return name, err
 }
 
 // WriteSysctl writes value to the sysctl key, as `sysctl -w KEY=VALUE` does.
 // The key may be in dotted or slashed form (see SysctlPath); the file
 // written is always under /proc/sys. An unknown key is an error matching
-// fs.ErrNotExist.
+// fs.ErrNotExist. A manager bound to a namespace only writes keys under
+// net, because the others are not per namespace and would change the host.
 func (m *Manager) WriteSysctl(ctx context.Context, key, value string) error {
 	path, err := SysctlPath(key)
 	if err != nil {
@@ -391,10 +415,10 @@ func (m *Manager) WriteSysctl(ctx context.Context, key, value string) error {
 	if err := validateSysctlValue(key, value); err != nil {
 		return err
 	}
-	if err := ctx.Err(); err != nil {
-		return wrap("write sysctl", key, err)
+	if m.netns != "" && !strings.HasPrefix(path, "net/") {
+		return invalid("sysctl key", key, "is not per network namespace, so a manager bound to netns %s does not write it", m.netns)
 	}
-	return wrap("write sysctl", key, m.sys.writeSysctl(path, value))
+	return m.do(ctx, "write sysctl", key, func() error { return m.sys.writeSysctl(path, value) })
 }
 
 // wrap returns err as an OpError of op on object, or nil for a nil err.

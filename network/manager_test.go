@@ -33,6 +33,11 @@ func TestValidationBeforeKernel(t *testing.T) {
 		"AddRoute device":       m.AddRoute(ctx, netip.MustParsePrefix("10.0.0.0/8"), "waytoolonginterface"),
 		"WriteSysctl traversal": m.WriteSysctl(ctx, "net/../../etc/passwd", "1"),
 		"WriteSysctl value":     m.WriteSysctl(ctx, "net.ipv4.ip_forward", "1\n0"),
+		"WriteSysctl empty":     m.WriteSysctl(ctx, "net.ipv4.ip_forward", ""),
+		"AddAddr unspecified":   m.AddAddr(ctx, "tap0", netip.MustParsePrefix("0.0.0.0/0")),
+		"ConfigureTAP network":  m.ConfigureTAP(ctx, "tap0", netip.MustParsePrefix("172.16.0.0/30")),
+		"PrepareTAP multicast":  m.PrepareTAP(ctx, "tap0", 0, netip.MustParsePrefix("224.0.0.1/32")),
+		"CreateTAP reserved":    m.CreateTAP(ctx, "all", 0),
 	}
 	for name, err := range tests {
 		var verr *ValidationError
@@ -48,6 +53,50 @@ func TestValidationBeforeKernel(t *testing.T) {
 	}
 	if _, err := New(Options{Netns: "../etc"}); !errors.Is(err, fs.ErrInvalid) {
 		t.Errorf("New with netns ../etc = %v, want an error matching fs.ErrInvalid", err)
+	}
+
+	bound := &Manager{sys: panicBackend{}, netns: "sandbox"}
+	for _, key := range []string{"kernel.pid_max", "vm/swappiness", "fs.file-max"} {
+		if err := bound.WriteSysctl(ctx, key, "1"); !errors.Is(err, fs.ErrInvalid) {
+			t.Errorf("WriteSysctl(%s) on a bound manager = %v, want an error matching fs.ErrInvalid", key, err)
+		}
+	}
+}
+
+// closedBackend counts close calls; every other method would panic.
+type closedBackend struct {
+	panicBackend
+	closes *int
+}
+
+func (b closedBackend) close() error {
+	*b.closes++
+	return nil
+}
+
+func TestClosedManager(t *testing.T) {
+	closes := 0
+	m := &Manager{sys: closedBackend{closes: &closes}}
+	ctx := context.Background()
+	for range 2 {
+		if err := m.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if closes != 1 {
+		t.Errorf("backend closed %d times, want 1", closes)
+	}
+	errs := []error{
+		m.CreateTAP(ctx, "tap0", 0),
+		m.DeleteTAP(ctx, "tap0"),
+		m.EnsureTAPDeleted(ctx, "tap0"),
+		m.SetLinkUp(ctx, "tap0"),
+		m.WriteSysctl(ctx, "net.ipv4.ip_forward", "1"),
+	}
+	for i, err := range errs {
+		if !errors.Is(err, ErrClosed) {
+			t.Errorf("call %d after Close = %v, want ErrClosed", i, err)
+		}
 	}
 }
 

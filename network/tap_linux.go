@@ -65,6 +65,8 @@ func checkExistingTAP(l *tunLink, owner int) error {
 		return busyError("tap is held by the process that created it")
 	case l.owner != owner:
 		return existsError("tap exists with owner %s, requested %s", ownerString(l.owner), ownerString(owner))
+	case l.group != -1:
+		return existsError("tap exists with group %d, requested none", l.group)
 	case l.carrier:
 		return busyError("tap is in use by another process")
 	}

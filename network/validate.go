@@ -31,6 +31,10 @@ func ValidateInterfaceName(name string) error {
 		return invalid(field, name, "is %d bytes long, the maximum is %d", len(name), maxInterfaceName)
 	case name == "." || name == "..":
 		return invalid(field, name, "must not be %q", name)
+	case name == "all" || name == "default":
+		// /proc/sys/net/ipv4/conf/all and .../default are the global and
+		// template settings, so a device of that name would share them.
+		return invalid(field, name, "is reserved for the sysctl entries net.ipv4.conf.%s", name)
 	}
 	for i := 0; i < len(name); i++ {
 		c := name[i]
@@ -74,6 +78,46 @@ func validateIPv4Prefix(field string, p netip.Prefix) error {
 		return invalid(field, p.String(), "must be IPv4")
 	}
 	return nil
+}
+
+// validateHostAddress checks an address to be assigned to an interface: a
+// valid IPv4 prefix whose address is a unicast host address. The
+// unspecified, limited broadcast, multicast and loopback addresses are
+// rejected, and so are the network and broadcast addresses of its own
+// subnet when the prefix is /30 or shorter.
+func validateHostAddress(field string, p netip.Prefix) error {
+	if err := validateIPv4Prefix(field, p); err != nil {
+		return err
+	}
+	a := p.Addr()
+	switch {
+	case a.IsUnspecified():
+		return invalid(field, p.String(), "0.0.0.0 is not a host address")
+	case a == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
+		return invalid(field, p.String(), "255.255.255.255 is the limited broadcast address, not a host address")
+	case a.IsMulticast():
+		return invalid(field, p.String(), "%s is a multicast address, not a host address", a)
+	case a.IsLoopback():
+		return invalid(field, p.String(), "%s is a loopback address", a)
+	}
+	if p.Bits() > 30 {
+		return nil
+	}
+	if a == p.Masked().Addr() {
+		return invalid(field, p.String(), "%s is the network address of %s", a, p.Masked())
+	}
+	if a == broadcastAddr(p) {
+		return invalid(field, p.String(), "%s is the broadcast address of %s", a, p.Masked())
+	}
+	return nil
+}
+
+// broadcastAddr returns the last address of p's IPv4 subnet.
+func broadcastAddr(p netip.Prefix) netip.Addr {
+	b := p.Masked().Addr().As4()
+	host := uint32(1)<<(32-p.Bits()) - 1
+	v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]) | host
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
 }
 
 // validateRouteDestination checks that dst is an IPv4 network with no host
@@ -138,8 +182,12 @@ func SysctlPath(key string) (string, error) {
 	return path, nil
 }
 
-// validateSysctlValue rejects values that cannot be written as one line.
+// validateSysctlValue rejects values that cannot be written as one line, and
+// the empty value, which the kernel accepts and ignores.
 func validateSysctlValue(key, value string) error {
+	if value == "" {
+		return invalid("sysctl value", value, "for %s must not be empty", key)
+	}
 	if strings.ContainsAny(value, "\x00\n") {
 		return invalid("sysctl value", value, "for %s must not contain NUL or newline", key)
 	}

@@ -210,3 +210,46 @@ func TestOpErrorText(t *testing.T) {
 		}
 	}
 }
+
+func TestValidateHostAddress(t *testing.T) {
+	tests := []struct {
+		addr string
+		ok   bool
+	}{
+		{"172.16.0.1/30", true},
+		{"172.16.0.2/30", true},
+		{"10.0.0.0/31", true},
+		{"10.0.0.1/31", true},
+		{"10.0.0.7/32", true},
+		{"192.168.0.255/23", true},
+		{"192.168.1.255/23", false},
+		{"0.0.0.0/30", false},
+		{"0.0.0.0/0", false},
+		{"255.255.255.255/32", false},
+		{"224.0.0.1/4", false},
+		{"239.1.2.3/24", false},
+		{"127.0.0.1/8", false},
+		{"172.16.0.0/30", false},
+		{"172.16.0.3/30", false},
+		{"10.1.255.255/16", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.addr, func(t *testing.T) {
+			err := validateHostAddress("host address", netip.MustParsePrefix(tt.addr))
+			if tt.ok && err != nil {
+				t.Fatalf("validateHostAddress(%s) = %v, want nil", tt.addr, err)
+			}
+			if !tt.ok && (!errors.Is(err, fs.ErrInvalid) || !strings.Contains(err.Error(), tt.addr)) {
+				t.Fatalf("validateHostAddress(%s) = %v, want an invalid error naming the address", tt.addr, err)
+			}
+		})
+	}
+}
+
+func TestReservedInterfaceNames(t *testing.T) {
+	for _, name := range []string{"all", "default"} {
+		if err := ValidateInterfaceName(name); !errors.Is(err, fs.ErrInvalid) {
+			t.Errorf("ValidateInterfaceName(%q) = %v, want an error matching fs.ErrInvalid", name, err)
+		}
+	}
+}
