@@ -101,7 +101,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 func exactArgs(names ...string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) != len(names) {
-			return usagef("%s takes the arguments %s, got %d (see --help)", cmd.CommandPath(), strings.Join(names, " "), len(args))
+			return usagef("%s takes the arguments %s, got %d (see --help)", commandName(cmd), strings.Join(names, " "), len(args))
 		}
 		return nil
 	}
@@ -114,7 +114,25 @@ func noArgs(cmd *cobra.Command, args []string) error {
 		if cmd.HasSubCommands() {
 			return usagef("unknown command %q for %s", args[0], cmd.CommandPath())
 		}
-		return usagef("%s takes no arguments", cmd.CommandPath())
+		return usagef("%s takes no arguments", commandName(cmd))
+	}
+	return nil
+}
+
+// commandName is the command path without the program name, because every
+// error line already starts with it.
+func commandName(cmd *cobra.Command) string {
+	if !cmd.HasParent() {
+		return cmd.Name()
+	}
+	return strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" ")
+}
+
+// rejectNetns is a PersistentPreRunE for commands that do no network
+// operations, where --netns would otherwise be ignored without a word.
+func rejectNetns(cmd *cobra.Command, _ []string) error {
+	if f := cmd.Flags().Lookup("netns"); f != nil && f.Changed {
+		return usagef("--netns applies to network commands only, not to %s", commandName(cmd))
 	}
 	return nil
 }
@@ -126,7 +144,7 @@ func group(use, short string, subs ...*cobra.Command) *cobra.Command {
 		Short: short,
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return usagef("%s needs a subcommand", cmd.CommandPath())
+			return usagef("%s needs a subcommand (see --help)", commandName(cmd))
 		},
 	}
 	c.AddCommand(subs...)

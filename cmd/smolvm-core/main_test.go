@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -32,13 +33,13 @@ func TestUsageErrors(t *testing.T) {
 		{"unknown command", []string{"bogus"}, `unknown command "bogus"`},
 		{"unknown subcommand", []string{"tap", "bogus", "x"}, `unknown command "bogus"`},
 		{"unknown flag", []string{"tap", "create", "tap0", "--bogus"}, "unknown flag: --bogus"},
-		{"missing argument", []string{"tap", "create"}, "takes the arguments NAME, got 0"},
+		{"missing argument", []string{"tap", "create"}, "smolvm-core: tap create takes the arguments NAME, got 0"},
 		{"extra argument", []string{"link", "up", "a", "b"}, "takes the arguments DEV, got 2"},
 		{"missing host ip", []string{"tap", "configure", "tap0"}, "--host-ip is required"},
 		{"missing dev", []string{"route", "add", "10.0.0.0/8"}, "--dev is required"},
 		{"invalid name", []string{"tap", "create", "a/b"}, `invalid interface name "a/b"`},
 		{"invalid owner", []string{"tap", "create", "tap0", "--owner", "-5"}, `invalid uid "-5"`},
-		{"owner not a number", []string{"tap", "create", "tap0", "--owner", "root"}, `invalid argument "root"`},
+		{"owner unknown user", []string{"tap", "create", "tap0", "--owner", "no-such-user-smolvm"}, `invalid owner "no-such-user-smolvm"`},
 		{"invalid address", []string{"addr", "add", "tap0", "10.0.0.300/24"}, `invalid address "10.0.0.300/24"`},
 		{"route host bits", []string{"route", "add", "10.0.0.1/8", "--dev", "tap0"}, "has host bits set"},
 		{"sysctl traversal", []string{"sysctl", "write", "net/../../etc/x", "1"}, `invalid sysctl key "net/../../etc/x"`},
@@ -46,10 +47,29 @@ func TestUsageErrors(t *testing.T) {
 		{"bad netns name", []string{"--netns", "../x", "link", "up", "lo"}, `invalid netns name "../x"`},
 		{"qmp without socket", []string{"qmp", "status"}, "--socket is required"},
 		{"qmp bad json", []string{"qmp", "--socket", "/nonexistent", "exec", "stop", "[1]"}, "must be a JSON object"},
+		{"qmp null arguments", []string{"qmp", "--socket", "/nonexistent", "exec", "stop", "null"}, "must be a JSON object"},
+		{"qmp broken json", []string{"qmp", "--socket", "/nonexistent", "exec", "stop", "{"}, "unexpected end of JSON input"},
+		{"qmp empty command", []string{"qmp", "--socket", "/nonexistent", "exec", ""}, `invalid COMMAND ""`},
+		{"qmp with netns", []string{"--netns", "x", "qmp", "--socket", "/nonexistent", "status"}, "--netns applies to network commands only"},
+		{"caps with netns", []string{"--netns", "x", "caps"}, "--netns applies to network commands only"},
+		{"demo accel", []string{"demo", "--accel", "foo"}, `invalid --accel "foo"`},
+		{"group without subcommand", []string{"tap"}, "tap needs a subcommand"},
 	}
+	// As root, network commands run in a fresh namespace, so a case that
+	// wrongly passes validation cannot change the host. Without root the
+	// kernel rejects any change anyway.
+	netns := ""
+	if os.Geteuid() == 0 {
+		netns = netnstest.New(t)
+	}
+	networkCommands := map[string]bool{"tap": true, "addr": true, "link": true, "route": true, "sysctl": true, "default-interface": true}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, stdout, stderr := runCLI(t, tt.args...)
+			args := tt.args
+			if netns != "" && len(args) > 0 && networkCommands[args[0]] {
+				args = append([]string{"--netns", netns}, args...)
+			}
+			code, stdout, stderr := runCLI(t, args...)
 			if code != 2 {
 				t.Errorf("exit status = %d, want 2", code)
 			}

@@ -42,6 +42,7 @@ func newCapsCommand() *cobra.Command {
 		},
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	c.PersistentPreRunE = rejectNetns
 	return c
 }
 
@@ -51,11 +52,15 @@ func newDemoCommand() *cobra.Command {
 		Use:   "demo",
 		Short: "Run the main job end to end on a real QEMU in a throwaway network namespace (needs root)",
 		Long: "Create a network namespace, prepare a TAP in it, add the guest route, start QEMU (microvm,\n" +
-			"paused) on the TAP, drive it over QMP (status, stop, cont, quit), check that QEMU attached\n" +
-			"to the TAP, then delete everything and check that nothing is left. Each step is printed\n" +
-			"with its duration; the exit status is 1 if any step fails.",
-		Args: noArgs,
+			"paused) on the TAP, drive it over QMP (status, cont, stop, cont, quit), check that QEMU\n" +
+			"attached to the TAP, then delete everything and check that nothing is left. Each step is\n" +
+			"printed with its duration; the exit status is 1 if any step fails.",
+		Args:              noArgs,
+		PersistentPreRunE: rejectNetns,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.Accel != "" && opts.Accel != "kvm" && opts.Accel != "tcg" {
+				return usagef("invalid --accel %q: must be kvm or tcg", opts.Accel)
+			}
 			return demo.Run(cmd.Context(), cmd.OutOrStdout(), opts)
 		},
 	}

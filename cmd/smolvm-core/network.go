@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"os/user"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -22,14 +23,30 @@ func (g *globals) withManager(cmd *cobra.Command, fn func(ctx context.Context, m
 	return fn(cmd.Context(), m)
 }
 
-// ownerFlag is the --owner flag: a uid, or none.
-func addOwnerFlag(cmd *cobra.Command, owner *int) {
-	cmd.Flags().IntVar(owner, "owner", network.NoOwner,
-		"uid allowed to attach to the TAP without CAP_NET_ADMIN (the VMM's user); -1 for no owner")
+// addOwnerFlag adds --owner: a uid or user name, as `ip tuntap ... user`
+// takes.
+func addOwnerFlag(cmd *cobra.Command, owner *string) {
+	cmd.Flags().StringVar(owner, "owner", "",
+		"uid or user name allowed to attach to the TAP without CAP_NET_ADMIN (the VMM's user); empty or -1 for no owner")
+}
+
+// parseOwner resolves the --owner value to a uid or network.NoOwner.
+func parseOwner(s string) (int, error) {
+	if s == "" {
+		return network.NoOwner, nil
+	}
+	if uid, err := strconv.Atoi(s); err == nil {
+		return uid, network.ValidateOwner(uid)
+	}
+	u, err := user.Lookup(s)
+	if err != nil {
+		return 0, &network.ValidationError{Field: "owner", Value: s, Reason: "is neither a uid nor a known user name"}
+	}
+	return strconv.Atoi(u.Uid)
 }
 
 func newTAPCommand(g *globals) *cobra.Command {
-	var owner int
+	var owner string
 	create := &cobra.Command{
 		Use:   "create NAME",
 		Short: "Create a persistent TAP device (ip tuntap add dev NAME mode tap user UID)",
@@ -37,8 +54,12 @@ func newTAPCommand(g *globals) *cobra.Command {
 			"that exists with the same owner and is not in use succeeds and changes nothing.",
 		Args: exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			uid, err := parseOwner(owner)
+			if err != nil {
+				return err
+			}
 			return g.withManager(cmd, func(ctx context.Context, m *network.Manager) error {
-				return m.CreateTAP(ctx, args[0], owner)
+				return m.CreateTAP(ctx, args[0], uid)
 			})
 		},
 	}
@@ -77,8 +98,7 @@ func newTAPCommand(g *globals) *cobra.Command {
 	}
 	addHostIPFlag(configure, &hostIP)
 
-	var prepareOwner int
-	var prepareHostIP string
+	var prepareOwner, prepareHostIP string
 	prepare := &cobra.Command{
 		Use:   "prepare NAME --host-ip A.B.C.D/P [--owner UID]",
 		Short: "Create and configure a TAP and set its route_localnet sysctl; rolls back on failure",
@@ -88,8 +108,12 @@ func newTAPCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			uid, err := parseOwner(prepareOwner)
+			if err != nil {
+				return err
+			}
 			return g.withManager(cmd, func(ctx context.Context, m *network.Manager) error {
-				return m.PrepareTAP(ctx, args[0], prepareOwner, addr)
+				return m.PrepareTAP(ctx, args[0], uid, addr)
 			})
 		},
 	}
@@ -110,8 +134,8 @@ func newTAPCommand(g *globals) *cobra.Command {
 				if asJSON {
 					return writeJSON(cmd, tapJSON(info))
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "%s index %d owner %s persistent %v up %v carrier %v mtu %d\n",
-					info.Name, info.Index, ownerText(info.Owner), info.Persistent, info.Up, info.Carrier, info.MTU)
+				fmt.Fprintf(cmd.OutOrStdout(), "%s index %d owner %s group %s persistent %v multi_queue %v up %v carrier %v mtu %d\n",
+					info.Name, info.Index, idText(info.Owner), idText(info.Group), info.Persistent, info.MultiQueue, info.Up, info.Carrier, info.MTU)
 				return nil
 			})
 		},
@@ -121,11 +145,12 @@ func newTAPCommand(g *globals) *cobra.Command {
 	return group("tap", "Create, configure, show and delete TAP devices", create, del, configure, prepare, show)
 }
 
-func ownerText(uid int) string {
-	if uid == network.NoOwner {
+// idText prints a uid or gid, where a negative value means none.
+func idText(id int) string {
+	if id < 0 {
 		return "none"
 	}
-	return strconv.Itoa(uid)
+	return strconv.Itoa(id)
 }
 
 // tapJSON is the --json form of a TAP; an absent owner or group is null.

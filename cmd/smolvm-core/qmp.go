@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -48,12 +50,14 @@ func newQMPCommand() *cobra.Command {
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if args[0] == "" {
+				return usagef("invalid COMMAND \"\": must not be empty")
+			}
 			var arguments any
 			if len(args) == 2 {
-				raw := json.RawMessage(args[1])
-				var obj map[string]json.RawMessage
-				if err := json.Unmarshal(raw, &obj); err != nil {
-					return usagef("invalid JSON-ARGUMENTS %q: must be a JSON object: %v", args[1], err)
+				raw, err := parseArguments(args[1])
+				if err != nil {
+					return err
 				}
 				arguments = raw
 			}
@@ -83,7 +87,27 @@ func newQMPCommand() *cobra.Command {
 		},
 	}
 	g := group("qmp", "Control QEMU over its QMP socket", exec, status)
+	g.PersistentPreRunE = rejectNetns
 	g.PersistentFlags().StringVar(&f.socket, "socket", "", "path of QEMU's QMP Unix socket (required)")
 	g.PersistentFlags().DurationVar(&f.timeout, "timeout", 30*time.Second, "limit for connecting and running the command, such as 10s; 0 for none")
 	return g
+}
+
+// parseArguments checks that s is one JSON object, as QMP requires for
+// "arguments".
+func parseArguments(s string) (json.RawMessage, error) {
+	const example = `such as '{"device":"disk0"}'`
+	trimmed := strings.TrimSpace(s)
+	if !strings.HasPrefix(trimmed, "{") {
+		return nil, usagef("invalid JSON-ARGUMENTS %q: must be a JSON object, %s", s, example)
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(trimmed), &obj); err != nil {
+		var syntax *json.SyntaxError
+		if errors.As(err, &syntax) {
+			return nil, usagef("invalid JSON-ARGUMENTS %q: %v at byte %d", s, syntax, syntax.Offset)
+		}
+		return nil, usagef("invalid JSON-ARGUMENTS %q: must be a JSON object, %s", s, example)
+	}
+	return json.RawMessage(trimmed), nil
 }

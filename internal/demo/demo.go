@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/smolvm/smolvm-core/capabilities"
@@ -54,19 +55,13 @@ type demo struct {
 	client  *qmp.Client
 }
 
-// Run carries out the demo, printing each step with its duration to out. It
-// always cleans up, and returns the first error joined with any cleanup or
-// leak-check error.
+// Run carries out the demo, printing each step with its duration and
+// outcome to out. It always cleans up, and returns the first failed step's
+// error joined with any cleanup or leak-check error.
 func Run(ctx context.Context, out io.Writer, opts Options) error {
 	d := &demo{out: out, opts: opts}
 	err := d.run(ctx)
-	if err != nil {
-		fmt.Fprintf(out, "FAIL: %v\n", err)
-	}
 	cleanupErr := d.cleanup()
-	if cleanupErr != nil {
-		fmt.Fprintf(out, "FAIL: %v\n", cleanupErr)
-	}
 	if err == nil && cleanupErr == nil {
 		fmt.Fprintln(out, "demo passed: every step succeeded and nothing was left behind")
 	}
@@ -131,10 +126,12 @@ func (d *demo) run(ctx context.Context) error {
 }
 
 func (d *demo) findQEMU() (string, error) {
-	if d.opts.QEMU == "" {
-		d.opts.QEMU = "qemu-system-x86_64"
+	if d.opts.QEMU != "" {
+		path, err := exec.LookPath(d.opts.QEMU)
+		d.opts.QEMU = path
+		return path, err
 	}
-	path, err := exec.LookPath(d.opts.QEMU)
+	path, err := exec.LookPath("qemu-system-x86_64")
 	if err != nil {
 		return "", fmt.Errorf("%w (install it with apt-get install qemu-system-x86)", err)
 	}
@@ -278,8 +275,9 @@ func (d *demo) withQEMULog(err error) error {
 	if len(b) > 500 {
 		b = b[len(b)-500:]
 	}
-	if len(b) == 0 {
+	output := strings.Join(strings.Fields(string(b)), " ")
+	if output == "" {
 		return err
 	}
-	return fmt.Errorf("%w; qemu output: %s", err, b)
+	return fmt.Errorf("%w (qemu output: %s)", err, output)
 }
