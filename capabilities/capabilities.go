@@ -117,25 +117,24 @@ func probeQEMU() Check {
 	return c
 }
 
-// probeKVM reports whether QEMU can use KVM with a stock guest kernel: the
-// device must open and the CPU must advertise hardware virtualisation (vmx
-// or svm). A /dev/kvm without those flags (such as a paravirtual one inside
-// another VM) runs stock kernels through the instruction emulator, far
-// slower than TCG.
+// probeKVM reports whether QEMU can use KVM, and whether KVM is worth using
+// for a stock guest kernel. That needs the CPU to advertise hardware
+// virtualisation (vmx or svm): a KVM without it, such as a paravirtual one
+// inside another VM, runs a stock kernel through its instruction emulator,
+// far slower than TCG.
 func probeKVM() Check {
 	c := Check{Name: "kvm"}
-	f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0)
-	if err != nil {
-		c.Detail = "cannot open /dev/kvm (" + err.Error() + "): QEMU will use TCG"
-		return c
-	}
-	f.Close()
-	if !HardwareVirtualization() {
-		c.Detail = "/dev/kvm opens but the CPU advertises neither vmx nor svm: QEMU will use TCG"
+	if err := openKVM(); err != nil {
+		c.Detail = err.Error() + ": QEMU will use TCG"
 		return c
 	}
 	c.Available = true
-	c.Detail = "/dev/kvm opens and the CPU advertises hardware virtualisation"
+	if !HardwareVirtualization() {
+		c.Detail = "/dev/kvm creates VMs, but the CPU advertises neither vmx nor svm (nested or paravirtual KVM): " +
+			"stock guest kernels run far slower than under TCG, so the demo uses TCG unless given --accel kvm"
+		return c
+	}
+	c.Detail = "/dev/kvm creates VMs and the CPU advertises hardware virtualisation"
 	return c
 }
 
