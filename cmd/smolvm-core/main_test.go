@@ -6,10 +6,8 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/smolvm/smolvm-core/internal/netnstest"
 )
@@ -183,17 +181,7 @@ func TestNetworkCommandsInNetns(t *testing.T) {
 }
 
 func TestQMPCommandsOnRealQEMU(t *testing.T) {
-	qemu := netnstest.RequireCommand(t, "qemu-system-x86_64", "qemu-system-x86")
-	socket := filepath.Join(t.TempDir(), "qmp.sock")
-	cmd := exec.Command(qemu, "-machine", "none", "-nodefaults", "-display", "none", "-S",
-		"-qmp", "unix:"+socket+",server=on,wait=off")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
+	socket := startQEMU(t, false, "qmp")[0]
 
 	code, stdout, stderr := runCLI(t, "qmp", "--socket", socket, "status")
 	if code != 0 || strings.TrimSpace(stdout) != "prelaunch" {
@@ -210,12 +198,5 @@ func TestQMPCommandsOnRealQEMU(t *testing.T) {
 	code, _, stderr = runCLI(t, "qmp", "--socket", socket, "exec", "quit")
 	if code != 0 {
 		t.Fatalf("qmp exec quit: exit %d, stderr %q", code, stderr)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("qemu still runs after quit")
 	}
 }

@@ -20,22 +20,32 @@ type qmpFlags struct {
 }
 
 // withClient connects to the QMP socket, runs fn and closes the session.
+// --timeout bounds the whole command.
 func (f *qmpFlags) withClient(cmd *cobra.Command, fn func(ctx context.Context, c *qmp.Client) error) error {
-	if f.socket == "" {
-		return usagef("--socket is required")
-	}
 	ctx := cmd.Context()
 	if f.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, f.timeout)
 		defer cancel()
 	}
-	c, err := qmp.Dial(ctx, f.socket, nil)
+	c, err := f.dial(ctx)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
 	return fn(ctx, c)
+}
+
+// dial connects to the QMP socket; --timeout bounds the connection.
+func (f *qmpFlags) dial(ctx context.Context) (*qmp.Client, error) {
+	if f.socket == "" {
+		return nil, usagef("--socket is required")
+	}
+	var opts qmp.Options
+	if f.timeout > 0 {
+		opts.DialTimeout = f.timeout
+	}
+	return qmp.Dial(ctx, f.socket, &opts)
 }
 
 func newQMPCommand() *cobra.Command {
@@ -86,10 +96,12 @@ func newQMPCommand() *cobra.Command {
 			})
 		},
 	}
-	g := group("qmp", "Control QEMU over its QMP socket", exec, status)
+	g := group("qmp", "Control QEMU over its QMP socket", exec, status, newEventsCommand(f), newSnapshotCommand(f))
 	g.PersistentPreRunE = rejectNetns
 	g.PersistentFlags().StringVar(&f.socket, "socket", "", "path of QEMU's QMP Unix socket (required)")
-	g.PersistentFlags().DurationVar(&f.timeout, "timeout", 30*time.Second, "limit for connecting and running the command, such as 10s; 0 for none")
+	g.PersistentFlags().DurationVar(&f.timeout, "timeout", 0,
+		"limit for the whole command, such as 10s (for events: for connecting only); 0 uses the client's defaults: "+
+			"30s to connect, 30s per query, 10m per block or snapshot job")
 	return g
 }
 
