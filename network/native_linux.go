@@ -2,8 +2,6 @@ package network
 
 import (
 	"errors"
-	"fmt"
-	"runtime"
 	"syscall"
 	"time"
 
@@ -11,6 +9,8 @@ import (
 	"github.com/vishvananda/netlink/nl"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/smolvm/smolvm-core/internal/nsutil"
 )
 
 // native does the kernel work with rtnetlink, TUN ioctls and /proc/sys.
@@ -58,39 +58,13 @@ func (n *native) close() error {
 	return nil
 }
 
-// inNetns runs fn on a thread in the manager's namespace. Files opened by
-// fn, such as /dev/net/tun and /proc/sys entries, stay in that namespace for
-// their whole life. fn runs on a locked thread of a goroutine of its own. If
-// the thread cannot be switched back, it stays locked, so the runtime ends
-// it with the goroutine instead of reusing it in the wrong namespace.
+// inNetns runs fn on a thread in the manager's namespace, so that files fn
+// opens, such as /dev/net/tun and /proc/sys entries, belong to it.
 func (n *native) inNetns(fn func() error) error {
 	if !n.ns.IsOpen() {
 		return fn()
 	}
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("get current netns: %w", err)
-			return
-		}
-		defer orig.Close()
-		if err := netns.Set(n.ns); err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("enter netns: %w", err)
-			return
-		}
-		ferr := fn()
-		if err := netns.Set(orig); err != nil {
-			errc <- errors.Join(ferr, fmt.Errorf("leave netns: %w", err))
-			return
-		}
-		runtime.UnlockOSThread()
-		errc <- ferr
-	}()
-	return <-errc
+	return nsutil.DoIn(n.ns, fn)
 }
 
 // link looks dev up and maps "not found" to ErrNoDevice.

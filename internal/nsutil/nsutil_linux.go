@@ -53,15 +53,22 @@ func Exists(name string) bool {
 }
 
 // Do runs fn on a thread inside the namespace name. A process that fn
-// starts (with os/exec) is born in that namespace. If the thread cannot be
-// switched back it is discarded with its goroutine.
+// starts (with os/exec) is born in that namespace.
 func Do(name string, fn func() error) error {
 	target, err := netns.GetFromName(name)
 	if err != nil {
 		return fmt.Errorf("open netns %s: %w", name, err)
 	}
 	defer target.Close()
+	return DoIn(target, fn)
+}
 
+// DoIn runs fn on a locked thread of its own goroutine, switched into the
+// namespace target, and switches the thread back afterwards. Files that fn
+// opens (such as /dev/net/tun or /proc/sys entries) stay in target. If the
+// thread cannot be switched back, it stays locked, so the runtime ends it
+// with the goroutine instead of reusing it in the wrong namespace.
+func DoIn(target netns.NsHandle, fn func() error) error {
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
@@ -74,12 +81,12 @@ func Do(name string, fn func() error) error {
 		defer orig.Close()
 		if err := netns.Set(target); err != nil {
 			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("enter netns %s: %w", name, err)
+			errc <- fmt.Errorf("enter netns: %w", err)
 			return
 		}
 		ferr := fn()
 		if err := netns.Set(orig); err != nil {
-			errc <- errors.Join(ferr, fmt.Errorf("leave netns %s: %w", name, err))
+			errc <- errors.Join(ferr, fmt.Errorf("leave netns: %w", err))
 			return
 		}
 		runtime.UnlockOSThread()
