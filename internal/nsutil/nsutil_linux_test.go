@@ -1,0 +1,52 @@
+package nsutil_test
+
+import (
+	"os"
+	"testing"
+
+	"github.com/smolvm/smolvm-core/internal/netnstest"
+	"github.com/smolvm/smolvm-core/internal/nsutil"
+)
+
+func TestCreateDoDelete(t *testing.T) {
+	netnstest.RequireRoot(t)
+	const name = "smolvm-nsutil-test"
+	if err := nsutil.Create(name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nsutil.Delete(name) })
+	if !nsutil.Exists(name) {
+		t.Fatal("Exists = false right after Create")
+	}
+
+	host, err := os.Readlink("/proc/thread-self/ns/net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inside string
+	err = nsutil.Do(name, func() error {
+		var err error
+		inside, err = os.Readlink("/proc/thread-self/ns/net")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inside == host {
+		t.Fatalf("Do ran fn in the caller's namespace %s", host)
+	}
+	after, _ := os.Readlink("/proc/thread-self/ns/net")
+	if after != host {
+		t.Fatalf("the caller's thread moved from %s to %s", host, after)
+	}
+
+	if err := nsutil.Delete(name); err != nil {
+		t.Fatal(err)
+	}
+	if nsutil.Exists(name) {
+		t.Fatal("Exists = true after Delete")
+	}
+	if err := nsutil.Do(name, func() error { return nil }); err == nil {
+		t.Fatal("Do in a deleted namespace succeeded")
+	}
+}
