@@ -107,9 +107,9 @@ func randomHex(n int) string {
 //
 // It returns a *JobError matching ErrJobNotFound at once when QEMU does
 // not list the job, and one matching ErrJobFailed when the job concluded
-// with an error; the job is dismissed in both cases where it exists. A job
-// started with auto-finalize off stays pending, so WaitJob then returns
-// only when ctx ends.
+// with an error. A concluded job is always dismissed, failed or not. A
+// job started with auto-finalize off stays pending, so WaitJob then
+// returns only when ctx ends.
 func (c *Client) WaitJob(ctx context.Context, id string) (JobInfo, error) {
 	if err := checkJobID("job wait", id); err != nil {
 		return JobInfo{}, err
@@ -127,8 +127,13 @@ func (c *Client) subscribeJob(id string) (*Subscription, error) {
 }
 
 func (c *Client) waitJob(ctx context.Context, id string, sub *Subscription) (JobInfo, error) {
-	poll := time.NewTicker(c.opts.JobPollInterval)
-	defer poll.Stop()
+	// A nil channel never fires, so a negative interval turns polling off.
+	var poll <-chan time.Time
+	if c.opts.JobPollInterval > 0 {
+		ticker := time.NewTicker(c.opts.JobPollInterval)
+		defer ticker.Stop()
+		poll = ticker.C
+	}
 
 	for {
 		job, err := c.findJob(ctx, id)
@@ -139,7 +144,7 @@ func (c *Client) waitJob(ctx context.Context, id string, sub *Subscription) (Job
 			return c.finishJob(ctx, job)
 		}
 
-		if err := c.awaitJobChange(ctx, id, sub, poll.C); err != nil {
+		if err := c.awaitJobChange(ctx, id, sub, poll); err != nil {
 			return JobInfo{}, err
 		}
 	}
@@ -200,7 +205,10 @@ func (c *Client) finishJob(ctx context.Context, job JobInfo) (JobInfo, error) {
 	dismissErr := c.JobDismiss(ctx, job.ID)
 	if job.Error != "" {
 		jerr := &JobError{ID: job.ID, Type: job.Type, Status: job.Status, Desc: job.Error, Socket: c.socket, err: ErrJobFailed}
-		return job, errors.Join(jerr, dismissErr)
+		if dismissErr != nil {
+			return job, errors.Join(jerr, dismissErr)
+		}
+		return job, jerr
 	}
 	return job, dismissErr
 }

@@ -51,7 +51,8 @@ type Options struct {
 	EventBuffer int
 
 	// JobPollInterval is how often job waiters poll query-jobs in case a
-	// JOB_STATUS_CHANGE event was missed.
+	// JOB_STATUS_CHANGE event was missed. A negative value turns polling
+	// off, so waiters rely on events alone.
 	JobPollInterval time.Duration
 
 	// ProcessID, when not zero, is the pid of the QEMU process behind the

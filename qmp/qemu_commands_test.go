@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -310,5 +311,34 @@ func TestQEMUDialAfterExit(t *testing.T) {
 	_, err := qmp.Dial(context.Background(), vm.socket, &qmp.Options{ProcessID: vm.cmd.Process.Pid, DialTimeout: 2 * time.Minute})
 	if !errors.Is(err, qmp.ErrProcessExited) {
 		t.Errorf("Dial after qemu exited: error %v, want ErrProcessExited", err)
+	}
+}
+
+// TestQEMUNetdevWithPassedFD hands QEMU one end of a socket pair and
+// builds a network backend on it, the same path a runtime takes to give
+// QEMU a TAP device it opened. A socket stands in for the TAP so the test
+// changes no host network state.
+func TestQEMUNetdevWithPassedFD(t *testing.T) {
+	vm := startQEMU(t)
+	c := vm.dial(t, nil)
+	ctx := qemuContext(t)
+
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_DGRAM, 0)
+	if err != nil {
+		t.Fatalf("socketpair: %v", err)
+	}
+	ours := os.NewFile(uintptr(fds[0]), "socketpair-ours")
+	theirs := os.NewFile(uintptr(fds[1]), "socketpair-qemu")
+	t.Cleanup(func() { ours.Close(); theirs.Close() })
+
+	if err := c.GetFD(ctx, "net0fd", theirs); err != nil {
+		t.Fatalf("GetFD: %v", err)
+	}
+	theirs.Close()
+	if _, err := c.Execute(ctx, "netdev_add", map[string]string{"type": "socket", "id": "net0", "fd": "net0fd"}); err != nil {
+		t.Fatalf("netdev_add with the passed descriptor: %v", err)
+	}
+	if _, err := c.Execute(ctx, "netdev_del", map[string]string{"id": "net0"}); err != nil {
+		t.Fatalf("netdev_del: %v", err)
 	}
 }
