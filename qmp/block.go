@@ -61,7 +61,8 @@ type Qcow2Node struct {
 	// NodeName names the qcow2 node; the file node below it is named
 	// NodeName + "-file".
 	NodeName string
-	// Filename is the image path as QEMU sees it.
+	// Filename is the image path. QEMU opens it, so a relative path is
+	// resolved against QEMU's working directory.
 	Filename string
 	// ReadOnly opens both nodes read-only.
 	ReadOnly bool
@@ -110,7 +111,7 @@ type BackupArgs struct {
 
 // BlockdevBackup copies all of Device to Target (blockdev-backup with
 // sync=full) and waits for the job. The job is started with auto-dismiss
-// off so the waiter sees its result, and is dismissed afterwards.
+// off so the waiter can read its result, and is dismissed afterwards.
 func (c *Client) BlockdevBackup(ctx context.Context, a BackupArgs) (JobInfo, error) {
 	args := map[string]any{
 		"device":       a.Device,

@@ -2,24 +2,41 @@
 // protocol of QEMU's control socket, as started with
 // "-qmp unix:PATH,server=on,wait=off".
 //
-// A Client holds one session on a Unix socket: Dial connects, retrying
+// A Client holds one session on a Unix socket. Dial connects, retrying
 // until QEMU has created the socket, checks the greeting and negotiates
 // capabilities. One reader goroutine per session routes each line from
-// QEMU: replies go to the waiting call by their string id, events go to
-// subscribers. Each command carries its own id, so any number of calls
+// QEMU: replies go to the waiting call by their string id, and events go
+// to subscribers. Each command carries its own id, so any number of calls
 // from any number of goroutines may be in flight at once, and events that
 // arrive between a command and its reply are never taken for the reply.
 //
-// Every call that can block takes a context.Context. A call that ends
-// because its context ended leaves the session usable; QEMU may still
-// carry the command out, and its late reply is counted and dropped.
+// Typed helpers cover what a sandbox runtime uses: run state, version,
+// stop and cont, quit and system_powerdown, job-based snapshots with a
+// waiter that follows JOB_STATUS_CHANGE events, internal qcow2 snapshots,
+// blockdev add, backup and del, HMP, and descriptor passing with getfd and
+// add-fd. Execute runs any other command.
+//
+// Cancellation: every call that can block takes a context.Context. A call
+// that ends because its context ended leaves the session usable. QEMU may
+// still carry the command out, and its late reply is counted and dropped.
 // Commands without an earlier deadline get a default timeout by kind from
 // Options.
 //
+// Errors: QEMU's error replies are *Error values with the class, the
+// description, the command and the socket path. Conditions that callers
+// branch on have sentinels, such as ErrDisconnected or ErrJobFailed, for
+// use with errors.Is.
+//
 // Privileges: the caller needs read and write permission on the socket
-// and nothing else. The package starts no processes and does no logging.
+// and nothing else. Anyone with that permission controls the VM fully, so
+// keep the socket in a directory only the runtime can reach. The package
+// starts no processes and does no logging.
 //
 // Concurrency: a Client is safe for concurrent use. Close ends the
 // session, fails pending calls with ErrClosed and returns once the reader
-// goroutine has exited; the Client starts no other goroutines.
+// goroutine has exited. The Client starts no other goroutines.
+//
+// Non-goals: out-of-band execution, which QEMU offers as the "oob"
+// capability, is not enabled, so QEMU runs commands in the order it
+// receives them. QMP over TCP is not supported.
 package qmp

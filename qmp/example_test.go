@@ -11,8 +11,8 @@ import (
 	"github.com/smolvm/smolvm-core/qmp"
 )
 
-// Example pauses a VM and reads its state back. The fake server stands in
-// for "qemu-system-x86_64 -qmp unix:PATH,server=on,wait=off".
+// Example pauses a VM and reads its state back. The fake server replaces a
+// QEMU started with "-qmp unix:PATH,server=on,wait=off".
 func Example() {
 	dir, err := os.MkdirTemp("", "qmp-example")
 	if err != nil {

@@ -51,7 +51,7 @@ func (j *JobInfo) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// QueryJobs returns every job QEMU knows about (query-jobs).
+// QueryJobs returns every job that QEMU lists (query-jobs).
 func (c *Client) QueryJobs(ctx context.Context) ([]JobInfo, error) {
 	var jobs []JobInfo
 	if err := c.executeInto(ctx, "query-jobs", nil, &jobs); err != nil {
@@ -69,9 +69,9 @@ func (c *Client) JobDismiss(ctx context.Context, id string) error {
 	return err
 }
 
-// JobCancel asks QEMU to cancel a job (job-cancel). The job goes on
-// through aborting to concluded; wait for it with WaitJob, which also
-// dismisses it.
+// JobCancel requests the cancellation of a job (job-cancel). The job goes
+// on through aborting to concluded, so wait for it with WaitJob, which
+// also dismisses it.
 func (c *Client) JobCancel(ctx context.Context, id string) error {
 	if err := checkJobID("job-cancel", id); err != nil {
 		return err

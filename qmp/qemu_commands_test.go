@@ -316,7 +316,7 @@ func TestQEMUDialAfterExit(t *testing.T) {
 
 // TestQEMUNetdevWithPassedFD hands QEMU one end of a socket pair and
 // builds a network backend on it, the same path a runtime takes to give
-// QEMU a TAP device it opened. A socket stands in for the TAP so the test
+// QEMU a TAP device it opened. A socket replaces the TAP so that the test
 // changes no host network state.
 func TestQEMUNetdevWithPassedFD(t *testing.T) {
 	vm := startQEMU(t)

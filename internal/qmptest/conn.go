@@ -17,11 +17,11 @@ type Conn struct {
 	srv *Server
 	uc  *net.UnixConn
 
-	mu      sync.Mutex // serialises output and guards the fields below
-	held    []byte     // output held in WriteCoalesced mode
-	holding bool
-	paused  bool
-	closed  bool
+	mu         sync.Mutex // serialises output and guards the fields below
+	coalesced  []byte     // output held back in WriteCoalesced mode
+	coalescing bool
+	paused     bool
+	closed     bool
 }
 
 func (c *Conn) serve() {
@@ -83,7 +83,7 @@ func (c *Conn) handle(line []byte, files []*os.File) {
 
 	if c.srv.cfg.Write == WriteCoalesced {
 		c.mu.Lock()
-		c.holding = true
+		c.coalescing = true
 		c.mu.Unlock()
 	}
 	c.srv.handler(req.Execute)(c, req)
@@ -143,8 +143,8 @@ func (c *Conn) WriteLine(line string) {
 func (c *Conn) WriteRaw(b []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.holding {
-		c.held = append(c.held, b...)
+	if c.coalescing {
+		c.coalesced = append(c.coalesced, b...)
 		return
 	}
 	c.writeLocked(b)
@@ -162,18 +162,18 @@ func (c *Conn) writeLocked(b []byte) {
 	}
 }
 
-// Flush sends output held in WriteCoalesced mode with one write call.
+// Flush sends output coalesced in WriteCoalesced mode with one write call.
 func (c *Conn) Flush() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.held) > 0 {
-		c.uc.Write(c.held)
+	if len(c.coalesced) > 0 {
+		c.uc.Write(c.coalesced)
 	}
-	c.held = nil
-	c.holding = false
+	c.coalesced = nil
+	c.coalescing = false
 }
 
-// Close sends held output and closes the connection. It is idempotent.
+// Close sends coalesced output and closes the connection. It is idempotent.
 func (c *Conn) Close() {
 	c.Flush()
 	c.mu.Lock()

@@ -1,10 +1,11 @@
 // Package qmptest provides a scripted fake QMP server on a Unix socket for
-// tests of QMP clients. It speaks enough of the protocol for a client to
-// connect, and lets each test decide the reply to every command and
-// inject faults: events before the greeting or between a command and its
-// reply, error replies without an id, wrong ids, invalid JSON, long lines,
-// stalls, byte-by-byte or coalesced writes, and connections that close
-// mid-line or are reset.
+// tests of QMP clients. It implements enough of the protocol for a client
+// to connect, and each test decides the reply to every command.
+//
+// Tests can inject faults: events before the greeting or between a command
+// and its reply, error replies without an id, wrong ids, invalid JSON, long
+// lines, stalls, byte-by-byte or coalesced writes, and connections that
+// close mid-line or are reset.
 //
 // A Server and its Conns are safe for concurrent use. Everything a Server
 // starts is stopped by Close, which NewServer registers with t.Cleanup.
