@@ -108,9 +108,10 @@ func decodeVersion(raw json.RawMessage) (Version, error) {
 // passes, or the process in Options.ProcessID exits. All three steps share
 // that one deadline. opts may be nil.
 //
-// The returned error matches the reason the connection failed: the dial error with
-// ErrTimeout, ErrProcessExited, ErrMonitorBusy when the socket accepted but
-// sent no greeting, ErrGreeting, ErrNegotiation, or ErrDisconnected.
+// The returned error matches the reason the connection failed: the dial
+// error with ErrTimeout, ErrProcessExited, ErrMonitorBusy when the socket
+// accepted but sent no greeting, ErrGreeting, ErrNegotiation, or
+// ErrDisconnected.
 func Dial(ctx context.Context, socketPath string, opts *Options) (*Client, error) {
 	o := opts.withDefaults()
 	if o.DialTimeout > 0 {

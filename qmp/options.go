@@ -22,8 +22,12 @@ const (
 // the defaults above. A negative duration disables that limit.
 type Options struct {
 	// MaxLineSize is the maximum length in bytes of one line from QEMU,
-	// without the line ending. A longer line fails the call it belongs to
-	// with ErrMessageTooLarge and is skipped.
+	// without the line ending. A longer line is skipped up to its newline
+	// and fails the call it belongs to with ErrMessageTooLarge. That call
+	// is found by the line's "id" when it is the first or the last key, as
+	// QEMU 7.2 writes them. Otherwise the oldest outstanding call is
+	// failed, because QEMU replies in the order it receives commands. An
+	// over-long event is dropped.
 	MaxLineSize int
 
 	// DialTimeout bounds connecting, reading the greeting and negotiating

@@ -202,3 +202,48 @@ func TestQEMUBlockdevAddBackupDel(t *testing.T) {
 		t.Error("BlockdevAddQcow2 without a file name succeeded, want an error")
 	}
 }
+
+func TestQEMUJobCancel(t *testing.T) {
+	vm := startQEMU(t)
+	c := vm.dial(t, nil)
+	ctx := qemuContext(t)
+	_, img := requireQEMU(t)
+	target := filepath.Join(vm.dir, "slow.qcow2")
+	createImage(t, img, target, "64M")
+	if err := c.BlockdevAddQcow2(ctx, qmp.Qcow2Node{NodeName: "slow0", Filename: target}); err != nil {
+		t.Fatalf("BlockdevAddQcow2: %v", err)
+	}
+
+	// At 1 KiB/s the 64 MiB copy would run for hours, so the job is still
+	// running when it is cancelled.
+	args := map[string]any{"job-id": "slow", "device": "disk0", "target": "slow0", "sync": "full", "speed": 1024, "auto-dismiss": false}
+	if _, err := c.Execute(ctx, "blockdev-backup", args); err != nil {
+		t.Fatalf("blockdev-backup: %v", err)
+	}
+	blockJobs, err := c.QueryBlockJobs(ctx)
+	if err != nil {
+		t.Fatalf("QueryBlockJobs: %v", err)
+	}
+	if len(blockJobs) != 1 || blockJobs[0].Device != "slow" || blockJobs[0].Speed != 1024 || blockJobs[0].Type != "backup" {
+		t.Errorf("QueryBlockJobs = %+v, want the slow backup job at 1024 bytes/s", blockJobs)
+	}
+
+	if err := c.JobCancel(ctx, "slow"); err != nil {
+		t.Fatalf("JobCancel: %v", err)
+	}
+	// QEMU 7.2 concludes a cancelled job with the error "Operation
+	// canceled".
+	_, err = c.WaitJob(ctx, "slow")
+	var jerr *qmp.JobError
+	if !errors.Is(err, qmp.ErrJobFailed) || !errors.As(err, &jerr) {
+		t.Fatalf("WaitJob after cancel: error %v, want a *qmp.JobError matching ErrJobFailed", err)
+	}
+	if jerr.ID != "slow" || jerr.Type != "backup" || jerr.Desc == "" {
+		t.Errorf("JobError = %+v, want job slow of type backup with QEMU's text", jerr)
+	}
+	requireNoJobs(t, c, ctx)
+
+	if err := c.BlockdevDel(ctx, "slow0"); err != nil {
+		t.Errorf("BlockdevDel after the cancelled job: %v", err)
+	}
+}

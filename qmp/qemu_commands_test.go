@@ -342,3 +342,25 @@ func TestQEMUNetdevWithPassedFD(t *testing.T) {
 		t.Fatalf("netdev_del: %v", err)
 	}
 }
+
+func TestQEMUSystemPowerdown(t *testing.T) {
+	vm := startQEMU(t)
+	c := vm.dial(t, nil)
+	ctx := qemuContext(t)
+
+	sub, err := c.Subscribe(qmp.EventFilter{Names: []string{"POWERDOWN"}})
+	if err != nil {
+		t.Fatalf("Subscribe: %v", err)
+	}
+	if err := c.SystemPowerdown(ctx); err != nil {
+		t.Fatalf("SystemPowerdown: %v", err)
+	}
+	select {
+	case ev := <-sub.Events():
+		if ev.Name != "POWERDOWN" {
+			t.Errorf("event = %s, want POWERDOWN", ev.Name)
+		}
+	case <-ctx.Done():
+		t.Fatal("no POWERDOWN event after system_powerdown")
+	}
+}
