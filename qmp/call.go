@@ -13,8 +13,9 @@ import (
 )
 
 // Execute sends command with args and returns the "return" payload of the
-// reply. args may be nil for no "arguments", a json.RawMessage holding a
-// JSON object, or any value that encodes to a JSON object.
+// reply. args may be nil or encode to JSON null for no "arguments", or be
+// a json.RawMessage holding a JSON object, or any value that encodes to a
+// JSON object.
 //
 // The call ends when the reply arrives, when ctx ends, or when the
 // command's default timeout from Options passes. A call that ends early

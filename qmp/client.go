@@ -44,7 +44,7 @@ type call struct {
 	id      string
 	command string
 	seq     uint64
-	ch      chan reply // buffered, so the reader never blocks on it
+	ch      chan reply // buffered for the one reply it gets, so the reader never blocks
 }
 
 type reply struct {

@@ -112,6 +112,8 @@ func TestExecuteSendsStringIDsAndArguments(t *testing.T) {
 		want string
 	}{
 		{name: "nil", args: nil, want: "null"},
+		{name: "json null", args: json.RawMessage(`null`), want: "null"},
+		{name: "nil map", args: map[string]any(nil), want: "null"},
 		{name: "raw message", args: json.RawMessage(`{"a": 1}`), want: `{"a":1}`},
 		{name: "map", args: map[string]any{"b": "x"}, want: `{"b":"x"}`},
 		{name: "struct", args: struct {

@@ -10,11 +10,12 @@
 // from any number of goroutines may be in flight at once, and events that
 // arrive between a command and its reply are never taken for the reply.
 //
-// Typed helpers cover what a sandbox runtime uses: run state, version,
-// stop and cont, quit and system_powerdown, job-based snapshots with a
-// waiter that follows JOB_STATUS_CHANGE events, internal qcow2 snapshots,
-// blockdev add, backup and del, HMP, and descriptor passing with getfd and
-// add-fd. Execute runs any other command.
+// Typed helpers cover the commands a sandbox runtime uses. They query the
+// run state, version, commands and KVM, and run stop, cont, quit and
+// system_powerdown. Snapshots are job based, with a waiter that follows
+// JOB_STATUS_CHANGE events. Block helpers cover internal qcow2 snapshots
+// and blockdev add, backup and del. HMP commands and descriptor passing
+// with getfd and add-fd complete the set. Execute runs any other command.
 //
 // Cancellation: every call that can block takes a context.Context. A call
 // that ends because its context ended leaves the session usable. QEMU may

@@ -110,7 +110,7 @@ type request struct {
 }
 
 // encodeArguments turns the args given to Execute into a JSON object, or
-// nil for no arguments. QMP requires "arguments" to be an object, so
+// nil for no arguments, which nil and JSON null both mean. QMP requires "arguments" to be an object, so
 // anything else is rejected before it is sent.
 func encodeArguments(args any) (json.RawMessage, error) {
 	var raw []byte
@@ -135,6 +135,10 @@ func encodeArguments(args any) (json.RawMessage, error) {
 	var compact bytes.Buffer
 	if err := json.Compact(&compact, raw); err != nil {
 		return nil, fmt.Errorf("encode arguments: %w", err)
+	}
+	if compact.String() == "null" {
+		// A nil pointer or map encodes to null and means no arguments.
+		return nil, nil
 	}
 	if compact.Len() == 0 || compact.Bytes()[0] != '{' {
 		return nil, fmt.Errorf("encode arguments: %w, got %.40q", errNotObject, compact.Bytes())

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -209,7 +210,7 @@ func TestQEMUGetFD(t *testing.T) {
 		t.Fatalf("pipe: %v", err)
 	}
 	t.Cleanup(func() { r.Close(); w.Close() })
-	pipeLink, err := os.Readlink("/proc/self/fd/" + itoa(int(w.Fd())))
+	pipeLink, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(int(w.Fd())))
 	if err != nil {
 		t.Fatalf("read link of pipe: %v", err)
 	}
@@ -251,7 +252,7 @@ func TestQEMUGetFD(t *testing.T) {
 // such as "pipe:[1234]".
 func countFDs(t *testing.T, pid int, target string) int {
 	t.Helper()
-	dir := "/proc/" + itoa(pid) + "/fd"
+	dir := "/proc/" + strconv.Itoa(pid) + "/fd"
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatalf("list descriptors of qemu: %v", err)
@@ -314,12 +315,13 @@ func TestQEMUDialAfterExit(t *testing.T) {
 	}
 }
 
-// TestQEMUNetdevWithPassedFD hands QEMU one end of a socket pair and
-// builds a network backend on it, the same path a runtime takes to give
-// QEMU a TAP device it opened. A socket replaces the TAP so that the test
-// changes no host network state.
-func TestQEMUNetdevWithPassedFD(t *testing.T) {
-	vm := startQEMU(t)
+// TestQEMUHotplugNICOnPassedFD hands QEMU one end of a socket pair,
+// builds a network backend on it and hot-plugs a NIC, the same steps a
+// runtime takes to give QEMU a TAP device it opened. A socket replaces the
+// TAP so that the test changes no host network state. The pc machine is
+// used because its PCI bus accepts hot-plugged devices.
+func TestQEMUHotplugNICOnPassedFD(t *testing.T) {
+	vm := startQEMUMachine(t, "pc")
 	c := vm.dial(t, nil)
 	ctx := qemuContext(t)
 
@@ -338,8 +340,16 @@ func TestQEMUNetdevWithPassedFD(t *testing.T) {
 	if _, err := c.Execute(ctx, "netdev_add", map[string]string{"type": "socket", "id": "net0", "fd": "net0fd"}); err != nil {
 		t.Fatalf("netdev_add with the passed descriptor: %v", err)
 	}
-	if _, err := c.Execute(ctx, "netdev_del", map[string]string{"id": "net0"}); err != nil {
-		t.Fatalf("netdev_del: %v", err)
+	if _, err := c.Execute(ctx, "device_add", map[string]string{"driver": "virtio-net-pci", "id": "nic0", "netdev": "net0"}); err != nil {
+		t.Fatalf("device_add: %v", err)
+	}
+
+	raw, err := c.Execute(ctx, "qom-get", map[string]string{"path": "/machine/peripheral/nic0", "property": "netdev"})
+	if err != nil {
+		t.Fatalf("qom-get netdev of nic0: %v", err)
+	}
+	if string(raw) != `"net0"` {
+		t.Errorf("nic0 netdev = %s, want \"net0\"", raw)
 	}
 }
 

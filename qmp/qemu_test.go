@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
@@ -56,6 +55,12 @@ func createImage(t testing.TB, img, path, size string) {
 // it in t.Cleanup.
 func startQEMU(t testing.TB) *qemuVM {
 	t.Helper()
+	return startQEMUMachine(t, "none")
+}
+
+// startQEMUMachine is startQEMU with the given -machine type.
+func startQEMUMachine(t testing.TB, machine string) *qemuVM {
+	t.Helper()
 	qemu, img := requireQEMU(t)
 	dir := t.TempDir()
 	disk := filepath.Join(dir, "disk.qcow2")
@@ -68,7 +73,7 @@ func startQEMU(t testing.TB) *qemuVM {
 		stderr:      new(bytes.Buffer),
 	}
 	vm.cmd = exec.Command(qemu,
-		"-machine", "none", "-accel", "tcg", "-nodefaults", "-display", "none",
+		"-machine", machine, "-accel", "tcg", "-nodefaults", "-display", "none",
 		"-qmp", "unix:"+vm.socket+",server=on,wait=off",
 		"-qmp", "unix:"+vm.extraSocket+",server=on,wait=off",
 		"-blockdev", "driver=file,filename="+disk+",node-name=disk0-file",
@@ -116,5 +121,3 @@ func qemuContext(t testing.TB) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }
