@@ -30,7 +30,7 @@ func (c *Client) Execute(ctx context.Context, command string, args any) (json.Ra
 // the same sendmsg as the command when it is not nil.
 func (c *Client) execute(ctx context.Context, command string, args any, file *os.File) (json.RawMessage, error) {
 	if command == "" {
-		return nil, c.callError(command, errors.New("empty command name"))
+		return nil, fmt.Errorf("qmp on %s: invalid command name: empty", c.socket)
 	}
 	rawArgs, err := encodeArguments(args)
 	if err != nil {
@@ -51,11 +51,13 @@ func (c *Client) execute(ctx context.Context, command string, args any, file *os
 	}
 	data, err := json.Marshal(request{Execute: command, Arguments: rawArgs, ID: cl.id})
 	if err != nil {
-		c.abandon(cl)
+		c.unregister(cl)
 		return nil, c.callError(command, err)
 	}
 	if err := c.write(ctx, append(data, '\n'), file); err != nil {
-		c.abandon(cl)
+		// A failed write may have sent part of the command, but then the
+		// session ends, so no reply is expected either way.
+		c.unregister(cl)
 		return nil, c.callError(command, sendError{err})
 	}
 
@@ -88,6 +90,15 @@ func (c *Client) register(command string) (*call, error) {
 	}
 	c.pending[cl.id] = cl
 	return cl, nil
+}
+
+// unregister removes a call that was never sent.
+func (c *Client) unregister(cl *call) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.pending[cl.id] == cl {
+		delete(c.pending, cl.id)
+	}
 }
 
 // abandon removes a call whose caller stopped waiting, and remembers its
@@ -204,7 +215,7 @@ func (c *Client) sessionError(err error) error {
 }
 
 // sendError marks an error that happened before the command was fully
-// written, so QEMU cannot have seen it.
+// written, so QEMU cannot have run it.
 type sendError struct{ err error }
 
 func (e sendError) Error() string { return e.err.Error() }
