@@ -122,6 +122,23 @@ func (e *JobError) Error() string {
 // Unwrap returns ErrJobFailed or ErrJobNotFound.
 func (e *JobError) Unwrap() error { return e.err }
 
+// MessageTooLargeError is a line from QEMU longer than
+// Options.MaxLineSize. It matches ErrMessageTooLarge.
+type MessageTooLargeError struct {
+	// Size is the length of the line in bytes, without the line ending.
+	Size int64
+	// Limit is the maximum in force, in bytes.
+	Limit int
+}
+
+// Error formats the error with the line length and the limit.
+func (e *MessageTooLargeError) Error() string {
+	return fmt.Sprintf("%v: line of %d bytes exceeds the maximum of %d bytes", ErrMessageTooLarge, e.Size, e.Limit)
+}
+
+// Unwrap returns ErrMessageTooLarge.
+func (e *MessageTooLargeError) Unwrap() error { return ErrMessageTooLarge }
+
 // callError wraps err with the command and socket path.
 func (c *Client) callError(command string, err error) error {
 	return fmt.Errorf("qmp %s on %s: %w", command, c.socket, err)

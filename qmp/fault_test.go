@@ -50,6 +50,10 @@ func TestOversizeLineFailsOnlyItsCall(t *testing.T) {
 				if !errors.Is(err, qmp.ErrMessageTooLarge) {
 					t.Fatalf("Execute(big) error = %v, want ErrMessageTooLarge", err)
 				}
+				var tooLarge *qmp.MessageTooLargeError
+				if !errors.As(err, &tooLarge) || tooLarge.Limit != limit || tooLarge.Size <= limit {
+					t.Errorf("Execute(big) error %v, want a *qmp.MessageTooLargeError over the limit %d", err, limit)
+				}
 				if !strings.Contains(err.Error(), "qmp big on ") {
 					t.Errorf("error %q does not name the command", err)
 				}

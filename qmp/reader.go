@@ -103,8 +103,7 @@ func (c *Client) routeReply(m message) {
 // dropped.
 func (c *Client) routeOversize(o *oversizeLine) {
 	c.stats.oversizeLines.Add(1)
-	tooLarge := fmt.Errorf("%w: line of %d bytes exceeds the maximum of %d bytes",
-		ErrMessageTooLarge, o.size, c.opts.MaxLineSize)
+	tooLarge := &MessageTooLargeError{Size: o.size, Limit: c.opts.MaxLineSize}
 
 	if !c.greeted {
 		c.greeted = true
