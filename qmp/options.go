@@ -68,8 +68,9 @@ type Options struct {
 	JobPollInterval time.Duration
 
 	// ProcessID, when not zero, is the pid of the QEMU process behind the
-	// socket. Dial then stops retrying with ErrProcessExited as soon as
-	// that process has exited.
+	// socket, such as exec.Cmd.Process.Pid. Dial checks it between
+	// connection attempts, which are at most 250 ms apart, and stops with
+	// ErrProcessExited once the process has exited or is a zombie.
 	ProcessID int
 }
 
