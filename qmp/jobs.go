@@ -107,9 +107,11 @@ func randomHex(n int) string {
 //
 // It returns a *JobError matching ErrJobNotFound at once when QEMU does
 // not list the job, and one matching ErrJobFailed when the job concluded
-// with an error. A concluded job is always dismissed, failed or not. A
-// job started with auto-finalize off stays pending, so WaitJob then
-// returns only when ctx ends.
+// with an error. A concluded job is always dismissed, failed or not.
+// Start jobs with auto-dismiss off, because a job that dismisses itself
+// vanishes before its result can be read and WaitJob then reports
+// ErrJobNotFound. A job started with auto-finalize off stays pending, so
+// WaitJob then returns only when ctx ends.
 func (c *Client) WaitJob(ctx context.Context, id string) (JobInfo, error) {
 	if err := checkJobID("job wait", id); err != nil {
 		return JobInfo{}, err
