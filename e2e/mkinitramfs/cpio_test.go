@@ -141,6 +141,13 @@ func TestBuildPacksStage(t *testing.T) {
 	if len(order) != 0 {
 		t.Errorf("load order is %q, want none", order)
 	}
+	info, err := os.Stat(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Mode().Perm() != 0o644 {
+		t.Errorf("output mode is %v, want -rw-r--r--", info.Mode())
+	}
 	first, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)

@@ -99,6 +99,11 @@ func build(out, stage, modulesDir string, load []string) ([]string, error) {
 	if err == nil {
 		err = zw.Close()
 	}
+	if err == nil {
+		// CreateTemp makes the file private, but the archive should be as
+		// readable as the kernel image next to it.
+		err = tmp.Chmod(0o644)
+	}
 	err = errors.Join(err, tmp.Close())
 	if err != nil {
 		return nil, fmt.Errorf("write %s: %w", out, err)
