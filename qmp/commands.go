@@ -93,7 +93,9 @@ func (c *Client) executeInto(ctx context.Context, command string, args, out any)
 // ExecuteAndWait runs a command whose result is an event, such as
 // system_powerdown and POWERDOWN. It subscribes with filter before it
 // sends the command, so the event cannot be missed, and returns the reply
-// and the first matching event that arrives after the subscription.
+// and the first matching event that arrives after the subscription. When
+// ctx has no deadline, the command's default timeout from Options bounds
+// the wait for the event too.
 func (c *Client) ExecuteAndWait(ctx context.Context, command string, args any, filter EventFilter) (json.RawMessage, Event, error) {
 	sub, err := c.Subscribe(filter)
 	if err != nil {
@@ -104,6 +106,16 @@ func (c *Client) ExecuteAndWait(ctx context.Context, command string, args any, f
 	ret, err := c.Execute(ctx, command, args)
 	if err != nil {
 		return nil, Event{}, err
+	}
+
+	// Without a deadline of the caller's, the wait for the event gets the
+	// command's default timeout, so a missing event cannot block forever.
+	if _, ok := ctx.Deadline(); !ok {
+		if d := c.opts.timeoutFor(command); d > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, d)
+			defer cancel()
+		}
 	}
 	select {
 	case ev, ok := <-sub.Events():

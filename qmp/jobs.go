@@ -216,7 +216,9 @@ func (c *Client) finishJob(ctx context.Context, job JobInfo) (JobInfo, error) {
 }
 
 // runJob starts a job with command and waits for it. It subscribes before
-// sending, so no status change is missed.
+// sending, so no status change is missed. If ctx ends first, QEMU may still
+// run the job, so the error names the job id for a later WaitJob, which
+// waits for it and dismisses it.
 func (c *Client) runJob(ctx context.Context, command, jobID string, args map[string]any) (JobInfo, error) {
 	if jobID == "" {
 		jobID = c.newJobID(command)
@@ -230,9 +232,19 @@ func (c *Client) runJob(ctx context.Context, command, jobID string, args map[str
 	defer sub.Close()
 
 	if _, err := c.Execute(ctx, command, args); err != nil {
-		return JobInfo{}, err
+		return JobInfo{}, jobLeftError(jobID, err)
 	}
-	return c.waitJob(ctx, jobID, sub)
+	job, err := c.waitJob(ctx, jobID, sub)
+	return job, jobLeftError(jobID, err)
+}
+
+// jobLeftError adds the job id to an error caused by the end of the
+// caller's context, since the job may go on in QEMU without a waiter.
+func jobLeftError(id string, err error) error {
+	if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return fmt.Errorf("%w (job %s may still run in qemu: WaitJob waits for it and dismisses it)", err, id)
 }
 
 // SnapshotArgs are the arguments of SnapshotSave, SnapshotLoad and
@@ -253,7 +265,10 @@ type SnapshotArgs struct {
 // SnapshotSave saves the VM state and an internal snapshot of each device
 // with the snapshot-save job, waits for the job and dismisses it. QEMU
 // pauses the VM while it saves. QEMU accepts a bad device name and reports
-// it only in the job, as a *JobError matching ErrJobFailed.
+// it only in the job, as a *JobError matching ErrJobFailed. If ctx ends
+// before the job concludes, the job goes on in QEMU and the error names its
+// id. Pass that id to WaitJob to wait for the job and dismiss it. The same holds
+// for SnapshotLoad, SnapshotDelete and BlockdevBackup.
 func (c *Client) SnapshotSave(ctx context.Context, a SnapshotArgs) (JobInfo, error) {
 	return c.runJob(ctx, "snapshot-save", a.JobID, map[string]any{
 		"tag": a.Tag, "vmstate": a.VMState, "devices": nonNil(a.Devices),
@@ -269,7 +284,8 @@ func (c *Client) SnapshotLoad(ctx context.Context, a SnapshotArgs) (JobInfo, err
 }
 
 // SnapshotDelete deletes a snapshot from the devices with the
-// snapshot-delete job and waits for the job.
+// snapshot-delete job and waits for the job. QEMU 7.2 concludes the job
+// without an error when no device has the snapshot.
 func (c *Client) SnapshotDelete(ctx context.Context, a SnapshotArgs) (JobInfo, error) {
 	return c.runJob(ctx, "snapshot-delete", a.JobID, map[string]any{
 		"tag": a.Tag, "devices": nonNil(a.Devices),

@@ -3,7 +3,9 @@ package qmp_test
 import (
 	"context"
 	"errors"
+	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -372,5 +374,107 @@ func TestQEMUSystemPowerdown(t *testing.T) {
 		}
 	case <-ctx.Done():
 		t.Fatal("no POWERDOWN event after system_powerdown")
+	}
+}
+
+func TestQEMUMonitorBusyQueueFull(t *testing.T) {
+	vm := startQEMU(t)
+	vm.dial(t, nil)
+
+	// Connections that QEMU does not accept fill its short listen queue, so
+	// further connects fail with EAGAIN until the holder goes away.
+	for range 4 {
+		conn, err := net.Dial("unix", vm.socket)
+		if err != nil {
+			break
+		}
+		t.Cleanup(func() { conn.Close() })
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	c, err := qmp.Dial(ctx, vm.socket, nil)
+	if err == nil {
+		c.Close()
+		t.Fatal("Dial on a held monitor with a full queue succeeded")
+	}
+	for _, target := range []error{qmp.ErrMonitorBusy, context.DeadlineExceeded} {
+		if !errors.Is(err, target) {
+			t.Errorf("Dial error = %v, want it to match %v", err, target)
+		}
+	}
+	if !errors.Is(err, syscall.EAGAIN) {
+		t.Logf("the listen queue did not fill up here (error %v), so the no-greeting path was tested instead", err)
+	}
+}
+
+func TestQEMUDialWaitsForBusyMonitor(t *testing.T) {
+	vm := startQEMU(t)
+	holder := vm.dial(t, nil)
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		holder.Close()
+	}()
+
+	c, err := qmp.Dial(qemuContext(t), vm.socket, nil)
+	if err != nil {
+		t.Fatalf("Dial while the holder disconnects = %v, want a session", err)
+	}
+	defer c.Close()
+	if _, err := c.QueryStatus(qemuContext(t)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestQEMUDialNotASocket(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "regular-file")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err := qmp.Dial(qemuContext(t), path, nil)
+	if err == nil || !strings.Contains(err.Error(), "is not a Unix socket") {
+		t.Fatalf("Dial on a regular file = %v, want a not-a-socket error", err)
+	}
+	if time.Since(start) > 5*time.Second {
+		t.Errorf("Dial on a regular file retried for %v", time.Since(start))
+	}
+}
+
+func TestQEMUSnapshotTimeoutNamesJob(t *testing.T) {
+	vm := startQEMU(t)
+	c := vm.dial(t, nil)
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Microsecond)
+	defer cancel()
+	_, err := c.SnapshotSave(ctx, qmp.SnapshotArgs{JobID: "left-behind", Tag: "t1", VMState: "disk0", Devices: []string{"disk0"}})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("SnapshotSave with an expired context = %v, want DeadlineExceeded", err)
+	}
+	if !strings.Contains(err.Error(), "left-behind") {
+		t.Fatalf("error %q does not name the job", err)
+	}
+
+	// The job may or may not have reached QEMU; either way WaitJob ends it.
+	_, err = c.WaitJob(qemuContext(t), "left-behind")
+	if err != nil && !errors.Is(err, qmp.ErrJobNotFound) {
+		t.Fatalf("WaitJob on the left job = %v", err)
+	}
+	jobs, err := c.QueryJobs(qemuContext(t))
+	if err != nil || len(jobs) != 0 {
+		t.Fatalf("jobs after WaitJob = %v, %v, want none", jobs, err)
+	}
+}
+
+func TestQEMUExecuteAndWaitDefaultTimeout(t *testing.T) {
+	vm := startQEMU(t)
+	c := vm.dial(t, &qmp.Options{QueryTimeout: 200 * time.Millisecond})
+	start := time.Now()
+	_, _, err := c.ExecuteAndWait(context.Background(), "query-status", nil, qmp.EventFilter{Names: []string{"NEVER_SENT"}})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("ExecuteAndWait for an event that never comes = %v, want DeadlineExceeded", err)
+	}
+	if time.Since(start) > 10*time.Second {
+		t.Errorf("the wait took %v, want about the 200ms query timeout", time.Since(start))
 	}
 }

@@ -52,6 +52,11 @@ func TestUsageErrors(t *testing.T) {
 		{"caps with netns", []string{"--netns", "x", "caps"}, "--netns applies to network commands only"},
 		{"demo accel", []string{"demo", "--accel", "foo"}, `invalid --accel "foo"`},
 		{"group without subcommand", []string{"tap"}, "tap needs a subcommand"},
+		{"qmp exec no command", []string{"qmp", "--socket", "/nonexistent", "exec"}, "smolvm-core: qmp exec takes COMMAND"},
+		{"qmp negative timeout", []string{"qmp", "--socket", "/nonexistent", "--timeout", "-1s", "status"}, "invalid --timeout"},
+		{"events buffer", []string{"qmp", "--socket", "/nonexistent", "events", "--buffer", "0"}, "invalid --buffer 0"},
+		{"events empty name", []string{"qmp", "--socket", "/nonexistent", "events", "--name", ""}, `invalid --name ""`},
+		{"snapshot delete vmstate", []string{"qmp", "--socket", "/nonexistent", "snapshot", "delete", "t", "--vmstate", "x"}, "unknown flag: --vmstate"},
 	}
 	// As root, network commands run in a fresh namespace, so a case that
 	// wrongly passes validation cannot change the host. Without root the

@@ -22,6 +22,9 @@ type qmpFlags struct {
 // withClient connects to the QMP socket, runs fn and closes the session.
 // --timeout bounds the whole command.
 func (f *qmpFlags) withClient(cmd *cobra.Command, fn func(ctx context.Context, c *qmp.Client) error) error {
+	if f.timeout < 0 {
+		return usagef("invalid --timeout %v: must not be negative", f.timeout)
+	}
 	ctx := cmd.Context()
 	if f.timeout > 0 {
 		var cancel context.CancelFunc
@@ -41,6 +44,9 @@ func (f *qmpFlags) dial(ctx context.Context) (*qmp.Client, error) {
 	if f.socket == "" {
 		return nil, usagef("--socket is required")
 	}
+	if f.timeout < 0 {
+		return nil, usagef("invalid --timeout %v: must not be negative", f.timeout)
+	}
 	var opts qmp.Options
 	if f.timeout > 0 {
 		opts.DialTimeout = f.timeout
@@ -55,7 +61,7 @@ func newQMPCommand() *cobra.Command {
 		Short: "Run one QMP command and print its return value as JSON",
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) < 1 || len(args) > 2 {
-				return usagef("%s takes COMMAND and optional JSON-ARGUMENTS, got %d arguments", cmd.CommandPath(), len(args))
+				return usagef("%s takes COMMAND and optional JSON-ARGUMENTS, got %d arguments", commandName(cmd), len(args))
 			}
 			return nil
 		},

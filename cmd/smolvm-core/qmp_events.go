@@ -27,6 +27,14 @@ func newEventsCommand(f *qmpFlags) *cobra.Command {
 		Short: "Print QEMU's events as JSON lines until interrupted or QEMU closes the monitor",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if buffer < 1 {
+				return usagef("invalid --buffer %d: must be at least 1", buffer)
+			}
+			for _, n := range names {
+				if n == "" {
+					return usagef("invalid --name \"\": must not be empty")
+				}
+			}
 			c, err := f.dial(cmd.Context())
 			if err != nil {
 				return err
@@ -40,7 +48,7 @@ func newEventsCommand(f *qmpFlags) *cobra.Command {
 			return streamEvents(cmd.Context(), cmd, c, sub)
 		},
 	}
-	c.Flags().StringSliceVar(&names, "name", nil, "event name to print, such as STOP; repeat for more; default all")
+	c.Flags().StringArrayVar(&names, "name", nil, "event name to print, such as STOP; repeat for more; default all")
 	c.Flags().IntVar(&buffer, "buffer", 1024, "events held while the output is slow; further events are dropped and counted")
 	return c
 }
@@ -104,75 +112,83 @@ func reportDropped(cmd *cobra.Command, sub *qmp.Subscription) error {
 	return nil
 }
 
+// snapshotRunner is one of Client.SnapshotSave, SnapshotLoad or
+// SnapshotDelete.
+type snapshotRunner func(c *qmp.Client, ctx context.Context, a qmp.SnapshotArgs) (qmp.JobInfo, error)
+
 func newSnapshotCommand(f *qmpFlags) *cobra.Command {
-	var vmstate string
-	var devices []string
-	run := func(op string, fn func(c *qmp.Client) func(context.Context, qmp.SnapshotArgs) (qmp.JobInfo, error)) func(*cobra.Command, []string) error {
-		return func(cmd *cobra.Command, args []string) error {
-			if args[0] == "" {
-				return usagef("invalid TAG \"\": must not be empty")
-			}
-			return f.withClient(cmd, func(ctx context.Context, c *qmp.Client) error {
-				a := qmp.SnapshotArgs{Tag: args[0], VMState: vmstate, Devices: devices}
-				if err := defaultSnapshotNodes(ctx, c, &a); err != nil {
-					return err
+	sub := func(use, short, long, deviceHelp string, withVMState bool, fn snapshotRunner) *cobra.Command {
+		var vmstate string
+		var devices []string
+		c := &cobra.Command{
+			Use:   use,
+			Short: short,
+			Long:  long,
+			Args:  exactArgs("TAG"),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				if args[0] == "" {
+					return usagef("invalid TAG \"\": must not be empty")
 				}
-				job, err := fn(c)(ctx, a)
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "%s %s: job %s %s (devices %v, vmstate %s)\n", op, a.Tag, job.ID, job.Status, a.Devices, a.VMState)
-				return nil
-			})
+				return f.withClient(cmd, func(ctx context.Context, c *qmp.Client) error {
+					a := qmp.SnapshotArgs{Tag: args[0], VMState: vmstate, Devices: devices}
+					if err := defaultSnapshotNodes(ctx, c, &a, withVMState); err != nil {
+						return err
+					}
+					job, err := fn(c, ctx, a)
+					if err != nil {
+						return err
+					}
+					line := fmt.Sprintf("%s %s: job %s %s (devices %v", cmd.Name(), a.Tag, job.ID, job.Status, a.Devices)
+					if withVMState {
+						line += ", vmstate " + a.VMState
+					}
+					fmt.Fprintln(cmd.OutOrStdout(), line+")")
+					return nil
+				})
+			},
 		}
-	}
-	sub := func(use, short, op string, fn func(c *qmp.Client) func(context.Context, qmp.SnapshotArgs) (qmp.JobInfo, error)) *cobra.Command {
-		c := &cobra.Command{Use: use, Short: short, Args: exactArgs("TAG"), RunE: run(op, fn)}
-		c.Flags().StringVar(&vmstate, "vmstate", "", "node name of the block device that holds the VM state (default: the first writable qcow2 node)")
-		c.Flags().StringSliceVar(&devices, "device", nil, "node name of a block device to snapshot; repeat for more (default: every writable qcow2 node)")
+		c.Flags().StringSliceVar(&devices, "device", nil, deviceHelp+"; repeat for more (default: every writable qcow2 node)")
+		if withVMState {
+			c.Flags().StringVar(&vmstate, "vmstate", "", "node name of the block device that holds the VM state (default: the first device)")
+		}
 		return c
 	}
 	return group("snapshot", "Save, load and delete internal VM snapshots (job based, qcow2 disks)",
-		sub("save TAG", "Save the VM state and disks as snapshot TAG (snapshot-save)", "save",
-			func(c *qmp.Client) func(context.Context, qmp.SnapshotArgs) (qmp.JobInfo, error) {
-				return c.SnapshotSave
-			}),
-		sub("load TAG", "Restore the VM state and disks from snapshot TAG (snapshot-load)", "load",
-			func(c *qmp.Client) func(context.Context, qmp.SnapshotArgs) (qmp.JobInfo, error) {
-				return c.SnapshotLoad
-			}),
-		sub("delete TAG", "Delete snapshot TAG from the disks (snapshot-delete)", "delete",
-			func(c *qmp.Client) func(context.Context, qmp.SnapshotArgs) (qmp.JobInfo, error) {
-				return c.SnapshotDelete
-			}),
+		sub("save TAG", "Save the VM state and disks as snapshot TAG (snapshot-save)",
+			"Save the VM state and an internal snapshot of each device as TAG. QEMU pauses the VM while it saves.",
+			"node name of a block device to snapshot", true,
+			(*qmp.Client).SnapshotSave),
+		sub("load TAG", "Restore the VM state and disks from snapshot TAG (snapshot-load)",
+			"Restore the VM state and each device from snapshot TAG.",
+			"node name of a block device to restore", true,
+			(*qmp.Client).SnapshotLoad),
+		sub("delete TAG", "Delete snapshot TAG from the disks (snapshot-delete)",
+			"Delete snapshot TAG from each device. QEMU 7.2 reports success when no device has the snapshot.",
+			"node name of a block device to delete the snapshot from", false,
+			(*qmp.Client).SnapshotDelete),
 	)
 }
 
-// defaultSnapshotNodes fills in the devices and the VM state node from the
-// writable qcow2 nodes when the flags leave them empty, because only qcow2
-// holds internal snapshots.
-func defaultSnapshotNodes(ctx context.Context, c *qmp.Client, a *qmp.SnapshotArgs) error {
-	if len(a.Devices) > 0 && a.VMState != "" {
-		return nil
-	}
-	nodes, err := c.QueryNamedBlockNodes(ctx)
-	if err != nil {
-		return err
-	}
-	var writable []string
-	for _, n := range nodes {
-		if n.Driver == "qcow2" && !n.ReadOnly && n.NodeName != "" {
-			writable = append(writable, n.NodeName)
+// defaultSnapshotNodes fills in the devices from the writable qcow2 nodes
+// when --device is not given, because only qcow2 holds internal snapshots,
+// and the VM state node from the first device when --vmstate is not given.
+func defaultSnapshotNodes(ctx context.Context, c *qmp.Client, a *qmp.SnapshotArgs, withVMState bool) error {
+	if len(a.Devices) == 0 {
+		nodes, err := c.QueryNamedBlockNodes(ctx)
+		if err != nil {
+			return err
+		}
+		for _, n := range nodes {
+			if n.Driver == "qcow2" && !n.ReadOnly && n.NodeName != "" {
+				a.Devices = append(a.Devices, n.NodeName)
+			}
 		}
 	}
 	if len(a.Devices) == 0 {
-		a.Devices = writable
+		return errors.New("qmp snapshot: the VM has no writable qcow2 block node; pass --device")
 	}
-	if a.VMState == "" && len(a.Devices) > 0 {
+	if withVMState && a.VMState == "" {
 		a.VMState = a.Devices[0]
-	}
-	if len(a.Devices) == 0 {
-		return errors.New("qmp snapshot: the VM has no writable qcow2 block node; pass --device and --vmstate")
 	}
 	return nil
 }
