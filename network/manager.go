@@ -334,7 +334,7 @@ func (m *Manager) configureTAP(ctx context.Context, name string, hostAddr netip.
 // configures it (see ConfigureTAP) and sets
 // net.ipv4.conf.NAME.route_localnet to 1, so traffic DNATed to 127.0.0.1
 // can reach the guest. If a step fails or ctx ends and this call created the
-// device, PrepareTAP deletes it again; a device that existed before is left
+// device, PrepareTAP deletes it again. A device that existed before is left
 // in place.
 func (m *Manager) PrepareTAP(ctx context.Context, name string, owner int, hostAddr netip.Prefix) error {
 	if err := validateTAPInput(name, owner); err != nil {
