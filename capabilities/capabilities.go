@@ -9,8 +9,9 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"strconv"
 	"strings"
+
+	"github.com/smolvm/smolvm-core/internal/privilege"
 )
 
 // Check is the result of one probe.
@@ -32,12 +33,6 @@ type Report struct {
 	Checks []Check `json:"checks"`
 }
 
-// Linux capability bits, from linux/capability.h.
-const (
-	capNetAdmin = 12
-	capSysAdmin = 21
-)
-
 // Probe runs every check and returns the report.
 func Probe() Report {
 	r := Report{OS: runtime.GOOS, Arch: runtime.GOARCH, EUID: os.Geteuid()}
@@ -46,7 +41,7 @@ func Probe() Report {
 		r.Checks = append(r.Checks, probeQEMU())
 		return r
 	}
-	capEff, capErr := effectiveCaps()
+	capEff, capErr := privilege.EffectiveCaps()
 	r.Checks = append(r.Checks,
 		probeNativeNetwork(capEff, capErr),
 		probeNetns(capEff, capErr),
@@ -54,20 +49,6 @@ func Probe() Report {
 		probeKVM(),
 	)
 	return r
-}
-
-// effectiveCaps reads the effective capability mask of this process.
-func effectiveCaps() (uint64, error) {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if hex, ok := strings.CutPrefix(line, "CapEff:"); ok {
-			return strconv.ParseUint(strings.TrimSpace(hex), 16, 64)
-		}
-	}
-	return 0, os.ErrNotExist
 }
 
 func probeNativeNetwork(capEff uint64, capErr error) Check {
@@ -82,7 +63,7 @@ func probeNativeNetwork(capEff uint64, capErr error) Check {
 		c.Detail = "cannot read the process capabilities: " + capErr.Error()
 		return c
 	}
-	if capEff&(1<<capNetAdmin) == 0 {
+	if capEff&(1<<privilege.CapNetAdmin) == 0 {
 		c.Detail = "CAP_NET_ADMIN is missing: run as root or grant it (setcap cap_net_admin+ep BINARY)"
 		return c
 	}
@@ -96,7 +77,7 @@ func probeNetns(capEff uint64, capErr error) Check {
 	switch {
 	case capErr != nil:
 		c.Detail = "cannot read the process capabilities: " + capErr.Error()
-	case capEff&(1<<capSysAdmin) == 0:
+	case capEff&(1<<privilege.CapSysAdmin) == 0:
 		c.Detail = "CAP_SYS_ADMIN is missing, so --netns cannot enter a namespace: run as root"
 	default:
 		c.Available = true
