@@ -23,7 +23,10 @@ type native struct {
 	busyTimeout time.Duration
 }
 
-func newBackend(opts Options) (backend, error) {
+// nativeBuilt reports whether this build has the native path.
+const nativeBuilt = true
+
+func newNative(opts Options) (backend, error) {
 	n := &native{ns: netns.None(), busyTimeout: opts.BusyTimeout}
 	if opts.Netns != "" {
 		ns, err := netns.GetFromName(opts.Netns)

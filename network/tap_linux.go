@@ -16,11 +16,17 @@ import (
 // createTAP creates the device, or accepts an existing one of the requested
 // form, retrying with backoff while the kernel reports it busy.
 func (n *native) createTAP(ctx context.Context, name string, owner int) (bool, error) {
-	deadline := time.Now().Add(n.busyTimeout)
+	return retryBusy(ctx, n.busyTimeout, func() (bool, error) { return n.tryCreateTAP(name, owner) })
+}
+
+// retryBusy calls try until it returns something other than EBUSY, timeout
+// has passed (a negative timeout means one try) or ctx ends.
+func retryBusy(ctx context.Context, timeout time.Duration, try func() (bool, error)) (bool, error) {
+	deadline := time.Now().Add(timeout)
 	delay := 5 * time.Millisecond
 	for {
-		created, err := n.tryCreateTAP(name, owner)
-		if !errors.Is(err, syscall.EBUSY) || n.busyTimeout < 0 || time.Now().After(deadline) {
+		created, err := try()
+		if !errors.Is(err, syscall.EBUSY) || timeout < 0 || time.Now().After(deadline) {
 			return created, err
 		}
 
@@ -144,7 +150,7 @@ func ioctlPtr(fd int, req uint, arg unsafe.Pointer) error {
 	return nil
 }
 
-func (n *native) deleteTAP(name string) error {
+func (n *native) deleteTAP(_ context.Context, name string) error {
 	l, err := n.getTunLink(name)
 	if err != nil {
 		return err
@@ -155,11 +161,16 @@ func (n *native) deleteTAP(name string) error {
 	return kernelError(n.h.LinkDel(&netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: l.index}}))
 }
 
-func (n *native) tapInfo(name string) (TAPInfo, error) {
+func (n *native) tapInfo(_ context.Context, name string) (TAPInfo, error) {
 	l, err := n.getTunLink(name)
 	if err != nil {
 		return TAPInfo{}, err
 	}
+	return l.tapInfo()
+}
+
+// tapInfo converts l to the exported form, or fails with ErrNotTAP.
+func (l *tunLink) tapInfo() (TAPInfo, error) {
 	if !l.isTAP() {
 		return TAPInfo{}, ErrNotTAP
 	}
