@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/smolvm/smolvm-core/internal/privilege"
+	"github.com/smolvm/smolvm-core/network"
 )
 
 // Check is the result of one probe.
@@ -38,12 +39,13 @@ func Probe() Report {
 	r := Report{OS: runtime.GOOS, Arch: runtime.GOARCH, EUID: os.Geteuid()}
 	if runtime.GOOS != "linux" {
 		r.Checks = append(r.Checks, Check{Name: "network.native", Detail: "Not available on this platform: TAP devices and rtnetlink need Linux"})
-		r.Checks = append(r.Checks, probeQEMU())
+		r.Checks = append(r.Checks, probeNetworkPath(), probeQEMU())
 		return r
 	}
 	capEff, capErr := privilege.EffectiveCaps()
 	r.Checks = append(r.Checks,
 		probeNativeNetwork(capEff, capErr),
+		probeNetworkPath(),
 		probeNetns(capEff, capErr),
 		probeQEMU(),
 		probeKVM(),
@@ -70,6 +72,17 @@ func probeNativeNetwork(capEff uint64, capErr error) Check {
 	c.Available = true
 	c.Detail = "/dev/net/tun opens and CAP_NET_ADMIN is held: TAPs, addresses, routes and sysctls use direct kernel calls"
 	return c
+}
+
+// probeNetworkPath reports the path a network manager takes here: native,
+// or the ip and sysctl subprocesses, and why.
+func probeNetworkPath() Check {
+	p := network.DefaultPath()
+	return Check{
+		Name:      "network.path",
+		Available: p.Backend == network.BackendNative,
+		Detail:    p.Backend.String() + ": " + p.Reason,
+	}
 }
 
 func probeNetns(capEff uint64, capErr error) Check {

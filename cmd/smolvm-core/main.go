@@ -35,7 +35,8 @@ func usagef(format string, args ...any) error {
 
 // globals holds the flags that every subcommand shares.
 type globals struct {
-	netns string
+	netns   string
+	backend string
 }
 
 func main() {
@@ -81,6 +82,9 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.PersistentFlags().StringVar(&g.netns, "netns", "",
 		"run network operations inside the named network namespace in /run/netns, as 'ip -n NAME' does")
+	root.PersistentFlags().StringVar(&g.backend, "backend", "auto",
+		"network path: native (direct kernel calls), command (ip and sysctl subprocesses, through sudo -n when not root), "+
+			"or auto (native when permitted; SMOLVM_DISABLE_NATIVE_NETWORKING=1 forces command)")
 	root.CompletionOptions.DisableDefaultCmd = true
 
 	root.AddCommand(
@@ -131,8 +135,10 @@ func commandName(cmd *cobra.Command) string {
 // rejectNetns is a PersistentPreRunE for commands that do no network
 // operations, where --netns would otherwise be ignored without a word.
 func rejectNetns(cmd *cobra.Command, _ []string) error {
-	if f := cmd.Flags().Lookup("netns"); f != nil && f.Changed {
-		return usagef("--netns applies to network commands only, not to %s", commandName(cmd))
+	for _, name := range []string{"netns", "backend"} {
+		if f := cmd.Flags().Lookup(name); f != nil && f.Changed {
+			return usagef("--%s applies to network commands only, not to %s", name, commandName(cmd))
+		}
 	}
 	return nil
 }

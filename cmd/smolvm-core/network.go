@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"os/user"
 	"strconv"
@@ -15,7 +16,15 @@ import (
 // withManager opens a network manager for the global --netns flag, runs fn
 // and closes the manager.
 func (g *globals) withManager(cmd *cobra.Command, fn func(ctx context.Context, m *network.Manager) error) error {
-	m, err := network.New(network.Options{Netns: g.netns})
+	backend, err := network.ParseBackend(g.backend)
+	if err != nil {
+		return usageError{err}
+	}
+	m, err := network.New(network.Options{
+		Netns:   g.netns,
+		Backend: backend,
+		Logger:  slog.New(newWarningHandler(cmd.ErrOrStderr())),
+	})
 	if err != nil {
 		return err
 	}

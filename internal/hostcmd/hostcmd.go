@@ -116,6 +116,9 @@ type Error struct {
 
 func (e *Error) Error() string {
 	msg := strings.Join(e.Argv, " ")
+	if e.Err == ErrSudo {
+		return msg + ": " + lastLine(e.Stderr) + " (" + ErrSudo.Error() + ")"
+	}
 	if e.Stderr != "" {
 		return msg + ": " + lastLine(e.Stderr)
 	}
