@@ -61,8 +61,8 @@ func (e *mappedError) Error() string   { return e.sentinel.Error() }
 func (e *mappedError) Unwrap() []error { return []error{e.sentinel, e.err} }
 
 // link reads the device as the native getTunLink does. For a device that is
-// down, the carrier is not in ip's output, so it asks `ip tuntap show`
-// whether a process holds the device.
+// down, the carrier is not in ip's output, so it reads `ip tuntap show` to
+// learn whether a process holds the device.
 func (c *command) link(ctx context.Context, name string) (*tunLink, error) {
 	out, err := c.ip(ctx, "-json", "-details", "link", "show", "dev", name)
 	if err != nil {

@@ -48,12 +48,14 @@ func parseIPLink(b []byte) (*tunLink, error) {
 	if len(links) != 1 {
 		return nil, fmt.Errorf("ip link printed %d links for one name", len(links))
 	}
+
 	l := links[0]
 	t := &tunLink{name: l.Name, index: l.Index, mtu: l.MTU, owner: NoOwner, group: -1}
 	if slices.Contains(l.Flags, "UP") {
 		t.flags |= unix.IFF_UP
 	}
 	t.carrier = slices.Contains(l.Flags, "LOWER_UP")
+
 	if l.LinkInfo == nil {
 		return t, nil
 	}
@@ -61,6 +63,7 @@ func parseIPLink(b []byte) (*tunLink, error) {
 	if t.kind != "tun" || len(l.LinkInfo.Data) == 0 {
 		return t, nil
 	}
+
 	var d ipTunData
 	if err := json.Unmarshal(l.LinkInfo.Data, &d); err != nil {
 		return nil, fmt.Errorf("decode ip link tun details: %w", err)
@@ -72,6 +75,7 @@ func parseIPLink(b []byte) (*tunLink, error) {
 	}
 	t.multiQueue = d.MultiQueue
 	t.persistent = d.Persist
+
 	var err error
 	if t.owner, err = parseID(d.User, NoOwner, lookupUser); err != nil {
 		return nil, err

@@ -57,8 +57,8 @@ type Options struct {
 // BackendAuto picks the native path when the process holds CAP_NET_ADMIN
 // (root does) and /dev/net/tun opens, unless the environment variable
 // SMOLVM_DISABLE_NATIVE_NETWORKING is 1, true or yes. Otherwise it picks
-// the command path and logs one warning that says how to get the fast path
-// back. A native call that fails with EPERM (or with EACCES for lack of
+// the command path and logs one warning that explains how to get the fast
+// path back. A native call that fails with EPERM (or with EACCES for lack of
 // privilege) moves the manager to the command path for good, with the same
 // one warning, and the call runs again there. BackendNative and
 // BackendCommand fix the path and never switch.
@@ -178,7 +178,7 @@ type Manager struct {
 
 // New opens a Manager and picks its path (see [Backend]). On the native
 // path its netlink handle and its link query socket are opened once and
-// reused by every operation; with opts.Netns set, both live in that
+// reused by every operation. With opts.Netns set, both live in that
 // namespace. When BackendAuto picks the command path for lack of privilege,
 // New logs the one warning described at [Backend].
 func New(opts Options) (*Manager, error) {
@@ -287,7 +287,7 @@ func (m *Manager) switchToCommand(cause error, op string) backend {
 		return m.sys
 	}
 	m.sys = newCommand(Options{Netns: m.netns, BusyTimeout: m.busyTimeout})
-	m.path = Path{Backend: BackendCommand, Reason: "a native " + op + " was refused: " + cause.Error()}
+	m.path = Path{Backend: BackendCommand, Reason: "a native " + op + " failed: " + cause.Error()}
 	m.warnFallback(m.path.Reason)
 	return m.sys
 }
@@ -301,10 +301,10 @@ func (m *Manager) warnFallback(reason string) {
 
 // isPrivilegeError reports whether a native call failed for lack of
 // privilege, which the command path (through sudo) can overcome. EPERM
-// always is. EACCES is only when this process lacks CAP_NET_ADMIN or the
-// write of a root-owned sysctl file was refused, because the kernel also
-// returns EACCES for requests that no privilege fixes, such as an IPv6
-// address on a device where IPv6 is disabled.
+// always counts. EACCES counts only when this process lacks CAP_NET_ADMIN
+// or the open of a root-owned sysctl file failed. The kernel also returns
+// EACCES for requests that no privilege fixes, such as an IPv6 address on
+// a device where IPv6 is disabled.
 func isPrivilegeError(err error) bool {
 	if errors.Is(err, syscall.EPERM) {
 		return true

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -79,10 +78,7 @@ func TestUnprivilegedCommandPath(t *testing.T) {
 // buildCLI builds this command into a directory that nobody can read.
 func buildCLI(t *testing.T) string {
 	t.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
+	goTool := netnstest.RequireCommand(t, "go", "golang")
 	dir, err := os.MkdirTemp("", "smolvm-cli-")
 	if err != nil {
 		t.Fatal(err)
