@@ -83,15 +83,15 @@ func (c *command) link(ctx context.Context, name string) (*tunLink, error) {
 	return l, nil
 }
 
-func (c *command) createTAP(ctx context.Context, name string, owner int) (bool, error) {
-	return retryBusy(ctx, c.busyTimeout, func() (bool, error) { return c.tryCreateTAP(ctx, name, owner) })
+func (c *command) createTAP(ctx context.Context, name string, owner int, o tapOptions) (bool, error) {
+	return retryBusy(ctx, c.busyTimeout, func() (bool, error) { return c.tryCreateTAP(ctx, name, owner, o) })
 }
 
-func (c *command) tryCreateTAP(ctx context.Context, name string, owner int) (bool, error) {
+func (c *command) tryCreateTAP(ctx context.Context, name string, owner int, o tapOptions) (bool, error) {
 	l, err := c.link(ctx, name)
 	switch {
 	case err == nil:
-		return false, checkExistingTAP(l, owner)
+		return false, checkExistingTAP(l, owner, o)
 	case !errors.Is(err, ErrNoDevice):
 		return false, err
 	}
@@ -102,8 +102,21 @@ func (c *command) tryCreateTAP(ctx context.Context, name string, owner int) (boo
 	if owner != NoOwner {
 		args = append(args, "user", strconv.Itoa(owner))
 	}
-	_, err = c.ip(ctx, args...)
-	return err == nil, err
+	if _, err := c.ip(ctx, args...); err != nil {
+		return false, err
+	}
+
+	// NOTE: ip cannot mark the device before it is persistent, so a crash
+	// between these two commands leaves an unmarked TAP, which garbage
+	// collection does not find. The native path has no such window.
+	_, err = c.ip(ctx, "link", "set", "dev", name, "alias", o.alias())
+	if err == nil {
+		return true, nil
+	}
+	if _, derr := c.ip(context.WithoutCancel(ctx), "link", "del", "dev", name); derr != nil {
+		return false, errors.Join(err, derr)
+	}
+	return false, err
 }
 
 func (c *command) deleteTAP(ctx context.Context, name string) error {
@@ -205,4 +218,103 @@ func (c *command) defaultInterface(ctx context.Context, family Family) (string, 
 func (c *command) writeSysctl(ctx context.Context, path, value string) error {
 	_, err := c.run.Tool(ctx, nil, "sysctl", "-q", "-w", path+"="+value)
 	return toolError(err)
+}
+
+func (c *command) listTAPs(ctx context.Context) ([]TAPInfo, error) {
+	out, err := c.ip(ctx, "-json", "-details", "link", "show", "type", "tun")
+	if err != nil {
+		return nil, err
+	}
+	links, err := parseIPLinks(out)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.fillCarrier(ctx, links); err != nil {
+		return nil, err
+	}
+	return tapInfos(links), nil
+}
+
+// fillCarrier sets the carrier of the TAPs that are down from
+// `ip tuntap show`, as link does for one device.
+func (c *command) fillCarrier(ctx context.Context, links []*tunLink) error {
+	var out []byte
+	for _, l := range links {
+		if !l.isTAP() || l.flags&unix.IFF_UP != 0 {
+			continue
+		}
+		if out == nil {
+			var err error
+			if out, err = c.ip(ctx, "-details", "tuntap", "show"); err != nil {
+				return err
+			}
+		}
+		l.carrier = parseAttached(string(out), l.name)
+	}
+	return nil
+}
+
+// deleteTAPs puts the named TAPs into an unused interface group and runs
+// `ip link delete group N`, the command form of the native batch delete.
+func (c *command) deleteTAPs(ctx context.Context, names []string) error {
+	out, err := c.ip(ctx, "-json", "-details", "link", "show")
+	if err != nil {
+		return err
+	}
+	links, err := parseIPLinks(out)
+	if err != nil {
+		return err
+	}
+	group, err := unusedGroup(links)
+	if err != nil {
+		return err
+	}
+	byName := make(map[string]*tunLink, len(links))
+	for _, l := range links {
+		byName[l.name] = l
+	}
+
+	var errs []error
+	batch := 0
+	for _, name := range names {
+		l, ok := byName[name]
+		switch {
+		case !ok:
+			continue
+		case !l.isTAP():
+			errs = append(errs, &OpError{Op: "delete tap", Object: name, Err: ErrNotTAP})
+			continue
+		}
+		if _, err := c.ip(ctx, "link", "set", "dev", name, "group", groupString(group)); err != nil {
+			errs = append(errs, &OpError{Op: "delete tap", Object: name, Err: err})
+			continue
+		}
+		batch++
+	}
+	if batch > 0 {
+		if _, err := c.ip(ctx, "link", "delete", "group", groupString(group)); err != nil {
+			errs = append(errs, &OpError{Op: "delete tap group", Object: groupString(group), Err: err})
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// reclaimTAPs runs `ip tuntap del dev NAME mode tap` for each name. Like
+// the native path it attaches first, so the kernel refuses with EBUSY while
+// a process holds the device. It cannot check the mark again after
+// attaching, and deletes one device per command.
+func (c *command) reclaimTAPs(ctx context.Context, names []string) (removed, held []string, err error) {
+	var errs []error
+	for _, name := range names {
+		_, err := c.ip(ctx, "tuntap", "del", "dev", name, "mode", "tap")
+		switch {
+		case errors.Is(err, syscall.EBUSY):
+			held = append(held, name)
+		case err != nil:
+			errs = append(errs, &OpError{Op: "delete tap", Object: name, Err: err})
+		default:
+			removed = append(removed, name)
+		}
+	}
+	return removed, held, errors.Join(errs...)
 }

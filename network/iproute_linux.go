@@ -21,6 +21,7 @@ type ipLink struct {
 	Name     string   `json:"ifname"`
 	Flags    []string `json:"flags"`
 	MTU      int      `json:"mtu"`
+	Alias    string   `json:"ifalias"`
 	LinkInfo *struct {
 		Kind string          `json:"info_kind"`
 		Data json.RawMessage `json:"info_data"`
@@ -41,16 +42,35 @@ type ipTunData struct {
 // into a tunLink. The carrier of a link that is down is not in that output;
 // the caller fills it in.
 func parseIPLink(b []byte) (*tunLink, error) {
-	var links []ipLink
-	if err := json.Unmarshal(b, &links); err != nil {
-		return nil, fmt.Errorf("decode ip link output: %w", err)
+	links, err := parseIPLinks(b)
+	if err != nil {
+		return nil, err
 	}
 	if len(links) != 1 {
 		return nil, fmt.Errorf("ip link printed %d links for one name", len(links))
 	}
+	return links[0], nil
+}
 
-	l := links[0]
-	t := &tunLink{name: l.Name, index: l.Index, mtu: l.MTU, owner: NoOwner, group: -1}
+// parseIPLinks decodes the output of `ip -json -details link show`.
+func parseIPLinks(b []byte) ([]*tunLink, error) {
+	var links []ipLink
+	if err := json.Unmarshal(b, &links); err != nil {
+		return nil, fmt.Errorf("decode ip link output: %w", err)
+	}
+	out := make([]*tunLink, 0, len(links))
+	for _, l := range links {
+		t, err := convertIPLink(l)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+func convertIPLink(l ipLink) (*tunLink, error) {
+	t := &tunLink{name: l.Name, index: l.Index, mtu: l.MTU, owner: NoOwner, group: -1, alias: l.Alias}
 	if slices.Contains(l.Flags, "UP") {
 		t.flags |= unix.IFF_UP
 	}

@@ -131,13 +131,20 @@ type TAPInfo struct {
 	// whether or not the link is up.
 	Carrier bool
 	MTU     int
+	// Alias is the interface alias, which marks the devices a Manager
+	// creates (see MarkAlias).
+	Alias string
+	// Marked is true when Alias is smolvm-core's mark.
+	Marked bool
+	// SandboxID is the sandbox named in the mark, if any.
+	SandboxID string
 }
 
 // backend is one way to carry out the kernel work. Its methods get validated
 // input and return causes, which the Manager wraps in an OpError.
 type backend interface {
 	// createTAP reports whether this call created the device.
-	createTAP(ctx context.Context, name string, owner int) (created bool, err error)
+	createTAP(ctx context.Context, name string, owner int, o tapOptions) (created bool, err error)
 	deleteTAP(ctx context.Context, name string) error
 	tapInfo(ctx context.Context, name string) (TAPInfo, error)
 	listAddrs(ctx context.Context, dev string) ([]netip.Prefix, error)
@@ -147,6 +154,11 @@ type backend interface {
 	addRoute(ctx context.Context, dst netip.Prefix, dev string) error
 	defaultInterface(ctx context.Context, family Family) (string, error)
 	writeSysctl(ctx context.Context, path, value string) error
+	listTAPs(ctx context.Context) ([]TAPInfo, error)
+	// deleteTAPs deletes the named TAPs as one batch, skipping absent ones.
+	deleteTAPs(ctx context.Context, names []string) error
+	// reclaimTAPs deletes the named TAPs that no process holds.
+	reclaimTAPs(ctx context.Context, names []string) (removed, held []string, err error)
 	close() error
 }
 
@@ -390,24 +402,33 @@ func (m *Manager) do(ctx context.Context, op, object string, fn func(b backend) 
 // Any other device (of another kind, a TUN, a multi-queue TAP, another owner
 // or a group) gives an error matching fs.ErrExist. The packet information
 // and vnet header flags are not compared, because the VMM sets its own when
-// it attaches.
+// it attaches. A device marked for another sandbox (see [WithSandbox]) also
+// gives an error matching fs.ErrExist.
+//
+// A device that CreateTAP makes carries the mark described at [MarkAlias],
+// set before the device is made persistent, so a crash at any point leaves
+// either no device or a marked one.
 //
 // Cancelling ctx stops the EBUSY retries; the device is then left as it was.
-func (m *Manager) CreateTAP(ctx context.Context, name string, owner int) error {
-	if err := validateTAPInput(name, owner); err != nil {
+func (m *Manager) CreateTAP(ctx context.Context, name string, owner int, opts ...TAPOption) error {
+	o, err := validateTAPInput(name, owner, opts)
+	if err != nil {
 		return err
 	}
 	return m.do(ctx, "create tap", name, func(b backend) error {
-		_, err := b.createTAP(ctx, name, owner)
+		_, err := b.createTAP(ctx, name, owner, o)
 		return err
 	})
 }
 
-func validateTAPInput(name string, owner int) error {
+func validateTAPInput(name string, owner int, opts []TAPOption) (tapOptions, error) {
 	if err := ValidateInterfaceName(name); err != nil {
-		return err
+		return tapOptions{}, err
 	}
-	return ValidateOwner(owner)
+	if err := ValidateOwner(owner); err != nil {
+		return tapOptions{}, err
+	}
+	return applyTAPOptions(opts)
 }
 
 // DeleteTAP deletes the TAP device name, as `ip link del dev NAME` does. A
@@ -559,18 +580,19 @@ func (m *Manager) configureTAP(ctx context.Context, b backend, name string, host
 // can reach the guest. If a step fails or ctx ends and this call created the
 // device, PrepareTAP deletes it again. A device that existed before is left
 // in place.
-func (m *Manager) PrepareTAP(ctx context.Context, name string, owner int, hostAddr netip.Prefix) error {
-	if err := validateTAPInput(name, owner); err != nil {
+func (m *Manager) PrepareTAP(ctx context.Context, name string, owner int, hostAddr netip.Prefix, opts ...TAPOption) error {
+	o, err := validateTAPInput(name, owner, opts)
+	if err != nil {
 		return err
 	}
 	if err := validateHostAddress("host address", hostAddr); err != nil {
 		return err
 	}
-	return m.do(ctx, "prepare tap", name, func(b backend) error { return m.prepareTAP(ctx, b, name, owner, hostAddr) })
+	return m.do(ctx, "prepare tap", name, func(b backend) error { return m.prepareTAP(ctx, b, name, owner, hostAddr, o) })
 }
 
-func (m *Manager) prepareTAP(ctx context.Context, b backend, name string, owner int, hostAddr netip.Prefix) error {
-	created, err := b.createTAP(ctx, name, owner)
+func (m *Manager) prepareTAP(ctx context.Context, b backend, name string, owner int, hostAddr netip.Prefix, o tapOptions) error {
+	created, err := b.createTAP(ctx, name, owner, o)
 	if err != nil {
 		return &OpError{Op: "create tap", Object: name, Err: err}
 	}

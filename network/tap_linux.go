@@ -15,8 +15,8 @@ import (
 
 // createTAP creates the device, or accepts an existing one of the requested
 // form, retrying with backoff while the kernel reports it busy.
-func (n *native) createTAP(ctx context.Context, name string, owner int) (bool, error) {
-	return retryBusy(ctx, n.busyTimeout, func() (bool, error) { return n.tryCreateTAP(name, owner) })
+func (n *native) createTAP(ctx context.Context, name string, owner int, o tapOptions) (bool, error) {
+	return retryBusy(ctx, n.busyTimeout, func() (bool, error) { return n.tryCreateTAP(name, owner, o) })
 }
 
 // retryBusy calls try until it returns something other than EBUSY, timeout
@@ -41,22 +41,23 @@ func retryBusy(ctx context.Context, timeout time.Duration, try func() (bool, err
 	}
 }
 
-func (n *native) tryCreateTAP(name string, owner int) (bool, error) {
+func (n *native) tryCreateTAP(name string, owner int, o tapOptions) (bool, error) {
 	l, err := n.getTunLink(name)
 	switch {
 	case err == nil:
-		return false, checkExistingTAP(l, owner)
+		return false, checkExistingTAP(l, owner, o)
 	case !errors.Is(err, ErrNoDevice):
 		return false, err
 	}
 
-	err = n.inNetns(func() error { return openPersistentTAP(name, owner) })
+	err = n.inNetns(func() error { return n.makeTAP(name, owner, o.alias()) })
 	return err == nil, err
 }
 
 // checkExistingTAP accepts an existing device only when it is what
-// createTAP would have made and no process holds it.
-func checkExistingTAP(l *tunLink, owner int) error {
+// createTAP would have made, not marked for another sandbox, and no process
+// holds it.
+func checkExistingTAP(l *tunLink, owner int, o tapOptions) error {
 	switch {
 	case l.kind != "tun":
 		return existsError("device exists and is of kind %s, not a tap", kindString(l.kind))
@@ -76,7 +77,7 @@ func checkExistingTAP(l *tunLink, owner int) error {
 	case l.carrier:
 		return busyError("tap is in use by another process")
 	}
-	return nil
+	return checkMark(l.alias, o)
 }
 
 func kindString(kind string) string {
@@ -100,31 +101,20 @@ type ifreq struct {
 	_     [22]byte
 }
 
-// openPersistentTAP runs the ioctls of `ip tuntap add mode tap user UID`.
-// The device only survives when TUNSETPERSIST succeeds, so an error at any
-// step leaves nothing behind once the file is closed.
-func openPersistentTAP(name string, owner int) error {
+// makeTAP runs the ioctls of `ip tuntap add mode tap user UID`, and marks
+// the device with alias before it makes it persistent. The device only
+// survives when TUNSETPERSIST succeeds, so an error at any step, or the
+// death of this process, leaves nothing behind once the file is closed, and
+// a device that survives is always marked. It must run on a thread in the
+// manager's namespace (see inNetns).
+func (n *native) makeTAP(name string, owner int, alias string) error {
 	f, err := os.OpenFile("/dev/net/tun", os.O_RDWR|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
+	fd := int(f.Fd())
 
-	raw, err := f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var ioctlErr error
-	err = raw.Control(func(fd uintptr) {
-		ioctlErr = tapIoctls(int(fd), name, owner)
-	})
-	if err != nil {
-		return err
-	}
-	return ioctlErr
-}
-
-func tapIoctls(fd int, name string, owner int) error {
 	var req ifreq
 	copy(req.name[:], name)
 	// IFF_TUN_EXCL makes the kernel fail with EBUSY instead of attaching
@@ -139,7 +129,20 @@ func tapIoctls(fd int, name string, owner int) error {
 			return err
 		}
 	}
+	if err := n.setAlias(name, alias); err != nil {
+		return err
+	}
 	return unix.IoctlSetInt(fd, unix.TUNSETPERSIST, 1)
+}
+
+// setAlias sets the interface alias of the device name, as
+// `ip link set dev NAME alias ALIAS` does.
+func (n *native) setAlias(name, alias string) error {
+	l, err := n.getTunLink(name)
+	if err != nil {
+		return err
+	}
+	return kernelError(n.h.LinkSetAlias(&netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: l.index}}, alias))
 }
 
 func ioctlPtr(fd int, req uint, arg unsafe.Pointer) error {
@@ -174,6 +177,7 @@ func (l *tunLink) tapInfo() (TAPInfo, error) {
 	if !l.isTAP() {
 		return TAPInfo{}, ErrNotTAP
 	}
+	id, marked := parseMark(l.alias)
 	return TAPInfo{
 		Name:       l.name,
 		Index:      l.index,
@@ -184,5 +188,8 @@ func (l *tunLink) tapInfo() (TAPInfo, error) {
 		Up:         l.flags&unix.IFF_UP != 0,
 		Carrier:    l.carrier,
 		MTU:        l.mtu,
+		Alias:      l.alias,
+		SandboxID:  id,
+		Marked:     marked,
 	}, nil
 }

@@ -9,7 +9,7 @@ import (
 // operation fails with ErrNotAvailable.
 type unsupported struct{}
 
-func (unsupported) createTAP(context.Context, string, int) (bool, error) {
+func (unsupported) createTAP(context.Context, string, int, tapOptions) (bool, error) {
 	return false, ErrNotAvailable
 }
 func (unsupported) deleteTAP(context.Context, string) error { return ErrNotAvailable }
@@ -27,4 +27,9 @@ func (unsupported) defaultInterface(context.Context, Family) (string, error) {
 	return "", ErrNotAvailable
 }
 func (unsupported) writeSysctl(context.Context, string, string) error { return ErrNotAvailable }
-func (unsupported) close() error                                      { return nil }
+func (unsupported) listTAPs(context.Context) ([]TAPInfo, error)       { return nil, ErrNotAvailable }
+func (unsupported) deleteTAPs(context.Context, []string) error        { return ErrNotAvailable }
+func (unsupported) reclaimTAPs(context.Context, []string) ([]string, []string, error) {
+	return nil, nil, ErrNotAvailable
+}
+func (unsupported) close() error { return nil }
