@@ -20,7 +20,9 @@ type refusing struct {
 	err error
 }
 
-func (r refusing) createTAP(context.Context, string, int, tapOptions) (bool, error) { return false, r.err }
+func (r refusing) createTAP(context.Context, string, int, tapOptions) (bool, error) {
+	return false, r.err
+}
 
 // newFallbackManager returns an auto manager bound to a fresh namespace
 // whose native backend fails TAP creation with err, and the buffer its
