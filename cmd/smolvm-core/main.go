@@ -96,6 +96,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		newDefaultInterfaceCommand(g),
 		newSysctlCommand(g),
 		newQMPCommand(),
+		newFCCommand(),
 		newDemoCommand(),
 	)
 	return root
