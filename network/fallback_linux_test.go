@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io/fs"
 	"log/slog"
 	"net/netip"
 	"strings"
@@ -108,6 +109,19 @@ func TestEnvForcesCommandPath(t *testing.T) {
 			}
 			if logs.Len() != 0 {
 				t.Fatalf("a requested command path logged %q", logs.String())
+			}
+		})
+	}
+}
+
+func TestMissingNetnsOnBothPaths(t *testing.T) {
+	netnstest.RequireRoot(t)
+	for _, b := range []Backend{BackendNative, BackendCommand} {
+		t.Run(b.String(), func(t *testing.T) {
+			_, err := New(Options{Netns: "smolvm-test-absent", Backend: b})
+			var opErr *OpError
+			if !errors.As(err, &opErr) || opErr.Op != "open netns" || !errors.Is(err, fs.ErrNotExist) {
+				t.Fatalf("New with a missing namespace = %v, want an open netns error matching fs.ErrNotExist", err)
 			}
 		})
 	}

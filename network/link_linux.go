@@ -3,6 +3,7 @@ package network
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"net"
 	"net/netip"
 	"os"
@@ -162,17 +163,17 @@ func (n *native) writeSysctl(_ context.Context, path, value string) error {
 	return n.inNetns(func() error {
 		f, err := openSysctl(path)
 		if errors.Is(err, syscall.EACCES) {
-			return &sysctlDenied{err}
+			return &sysctlDenied{pathCause(err)}
 		}
 		if err != nil {
-			return err
+			return pathCause(err)
 		}
 		_, werr := f.WriteString(value)
 		cerr := f.Close()
 		if werr != nil {
-			return werr
+			return pathCause(werr)
 		}
-		return cerr
+		return pathCause(cerr)
 	})
 }
 
@@ -195,4 +196,14 @@ func openSysctl(path string) (*os.File, error) {
 		return nil, err
 	}
 	return os.NewFile(uintptr(fd), "/proc/sys/"+path), nil
+}
+
+// pathCause returns the errno inside a file error, because the operation
+// error already names the key, and the command path reports the bare errno.
+func pathCause(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }

@@ -3,8 +3,10 @@ package network
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"log/slog"
 	"net/netip"
+	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -226,10 +228,14 @@ func (m *Manager) open(opts Options) error {
 			"os", runtime.GOOS)
 		return nil
 	}
-	m.path = choosePath(opts.Backend)
+	var warn bool
+	m.path, warn = choosePath(opts.Backend, opts.Netns)
 	if m.path.Backend == BackendCommand {
+		if err := checkNetnsExists(opts.Netns); err != nil {
+			return err
+		}
 		m.sys = newCommand(opts)
-		if opts.Backend == BackendAuto && !strings.Contains(m.path.Reason, privilege.DisableEnv) {
+		if warn {
 			m.warnFallback(m.path.Reason)
 		}
 		return nil
@@ -246,32 +252,51 @@ func (m *Manager) open(opts Options) error {
 	return nil
 }
 
-// choosePath returns the path a new manager takes for the requested
-// backend, before any kernel call.
-func choosePath(b Backend) Path {
+// choosePath returns the path a new manager for netns takes for the
+// requested backend, before any kernel call, and whether that is a fallback
+// that deserves the warning.
+func choosePath(b Backend, netns string) (Path, bool) {
 	switch b {
 	case BackendNative:
-		return Path{Backend: BackendNative, Reason: "the native path was requested"}
+		return Path{Backend: BackendNative, Reason: "the native path was requested"}, false
 	case BackendCommand:
-		return Path{Backend: BackendCommand, Reason: "the command path was requested"}
+		return Path{Backend: BackendCommand, Reason: "the command path was requested"}, false
 	}
 	if off, reason := privilege.NativeDisabledByEnv(); off {
-		return Path{Backend: BackendCommand, Reason: reason}
+		return Path{Backend: BackendCommand, Reason: reason}, false
 	}
-	ok, reason := privilege.NativeNetworking()
+	ok, reason := privilege.NativeNetworking(netns)
 	if !ok {
-		return Path{Backend: BackendCommand, Reason: reason}
+		return Path{Backend: BackendCommand, Reason: reason}, true
 	}
-	return Path{Backend: BackendNative, Reason: reason}
+	return Path{Backend: BackendNative, Reason: reason}, false
 }
 
-// DefaultPath returns the path that a new manager with BackendAuto would
-// take in this process now, and why. It changes nothing.
+// DefaultPath returns the path that a new manager with BackendAuto and no
+// namespace would take in this process now, and why. It changes nothing.
 func DefaultPath() Path {
 	if !nativeBuilt {
 		return Path{Backend: BackendCommand, Reason: "this build has no native networking for " + runtime.GOOS}
 	}
-	return choosePath(BackendAuto)
+	p, _ := choosePath(BackendAuto, "")
+	return p
+}
+
+// checkNetnsExists fails when the named namespace does not exist, so that
+// the command path reports a missing namespace as the native path does,
+// instead of blaming the device or key of the first command.
+func checkNetnsExists(name string) error {
+	if name == "" {
+		return nil
+	}
+	if _, err := os.Stat("/run/netns/" + name); err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return &OpError{Op: "open netns", Object: name, Err: err}
+	}
+	return nil
 }
 
 // Path returns the path the manager uses now and why. It changes at most
@@ -299,15 +324,18 @@ func (m *Manager) switchToCommand(cause error, op string) backend {
 		return m.sys
 	}
 	m.sys = newCommand(Options{Netns: m.netns, BusyTimeout: m.busyTimeout})
-	m.path = Path{Backend: BackendCommand, Reason: "a native " + op + " failed: " + cause.Error()}
+	m.path = Path{Backend: BackendCommand, Reason: "a native " + op + " failed: " + cause.Error() +
+		": run as root or with CAP_NET_ADMIN for direct kernel calls"}
 	m.warnFallback(m.path.Reason)
 	return m.sys
 }
 
+// warnFallback logs the one fallback warning. The reason carries the fix,
+// which depends on what is missing.
 func (m *Manager) warnFallback(reason string) {
-	m.logger.Warn("smolvm-core: native networking is not permitted, so network operations run ip and sysctl "+
-		"as subprocesses (through sudo -n when not root), which is much slower; "+
-		"run as root or with CAP_NET_ADMIN for direct kernel calls",
+	m.logger.Warn("smolvm-core: native networking is not available, so network operations run ip and sysctl "+
+		"as subprocesses (through sudo -n when not root), which is much slower. "+
+		"Set SMOLVM_DISABLE_NATIVE_NETWORKING=1 to choose that path without this warning",
 		"reason", reason)
 }
 
@@ -348,7 +376,7 @@ func ValidateNetnsName(name string) error {
 		return invalid(field, name, "is %d bytes long, the maximum is 255", len(name))
 	}
 	for i := 0; i < len(name); i++ {
-		if c := name[i]; c == '/' || c < 0x20 || c == 0x7f {
+		if c := name[i]; c == '/' || c <= ' ' || c == 0x7f {
 			return invalid(field, name, "must not contain %q", c)
 		}
 	}

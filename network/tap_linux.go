@@ -60,9 +60,9 @@ func (n *native) tryCreateTAP(name string, owner int, o tapOptions) (bool, error
 func checkExistingTAP(l *tunLink, owner int, o tapOptions) error {
 	switch {
 	case l.kind != "tun":
-		return existsError("device exists and is of kind %s, not a tap", kindString(l.kind))
+		return notTAPError("device exists and is of kind %s, not a tap", kindString(l.kind))
 	case !l.isTAP():
-		return existsError("device exists and is a tun, not a tap")
+		return notTAPError("device exists and is a tun, not a tap")
 	case l.multiQueue:
 		return existsError("tap exists and is multi-queue")
 	case !l.persistent:

@@ -136,9 +136,16 @@ func commandName(cmd *cobra.Command) string {
 // rejectNetns is a PersistentPreRunE for commands that do no network
 // operations, where --netns would otherwise be ignored without a word.
 func rejectNetns(cmd *cobra.Command, _ []string) error {
-	for _, name := range []string{"netns", "backend"} {
-		if f := cmd.Flags().Lookup(name); f != nil && f.Changed {
-			return usagef("--%s applies to network commands only, not to %s", name, commandName(cmd))
+	if f := cmd.Flags().Lookup("netns"); f != nil && f.Changed {
+		return usagef("--netns applies to network commands only, not to %s", commandName(cmd))
+	}
+	if f := cmd.Flags().Lookup("backend"); f != nil && f.Changed {
+		b, err := network.ParseBackend(f.Value.String())
+		if err != nil {
+			return usageError{err}
+		}
+		if b != network.BackendAuto {
+			return usagef("--backend applies to network commands only, not to %s", commandName(cmd))
 		}
 	}
 	return nil

@@ -5,6 +5,8 @@
 package privilege
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"runtime"
 	"strconv"
@@ -12,7 +14,7 @@ import (
 )
 
 // DisableEnv is the environment variable that forces the subprocess path
-// when set to 1, true or yes (in any case).
+// when set to 1, true, yes or on (in any case). Other values are ignored.
 const DisableEnv = "SMOLVM_DISABLE_NATIVE_NETWORKING"
 
 // Linux capability bits, from linux/capability.h.
@@ -26,7 +28,7 @@ const (
 func NativeDisabledByEnv() (bool, string) {
 	v := os.Getenv(DisableEnv)
 	switch strings.ToLower(strings.TrimSpace(v)) {
-	case "1", "true", "yes":
+	case "1", "true", "yes", "on":
 		return true, DisableEnv + "=" + v + " forces the subprocess path"
 	}
 	return false, ""
@@ -49,16 +51,23 @@ func EffectiveCaps() (uint64, error) {
 
 // HasNetAdmin reports whether this process holds CAP_NET_ADMIN in its
 // effective set. It is false when the set cannot be read.
-func HasNetAdmin() bool {
+func HasNetAdmin() bool { return hasCap(CapNetAdmin) }
+
+// HasSysAdmin reports whether this process holds CAP_SYS_ADMIN, which
+// entering another network namespace needs.
+func HasSysAdmin() bool { return hasCap(CapSysAdmin) }
+
+func hasCap(bit uint) bool {
 	caps, err := EffectiveCaps()
-	return err == nil && caps&(1<<CapNetAdmin) != 0
+	return err == nil && caps&(1<<bit) != 0
 }
 
 // NativeNetworking reports whether this process can change networking with
 // direct kernel calls: it runs on Linux, holds CAP_NET_ADMIN (root holds it
-// unless it was dropped) and can open /dev/net/tun. When it cannot, the
+// unless it was dropped) and can open /dev/net/tun. With netns set it must
+// also hold CAP_SYS_ADMIN to enter that namespace. When it cannot, the
 // reason names what is missing and how to get it.
-func NativeNetworking() (bool, string) {
+func NativeNetworking(netns string) (bool, string) {
 	if runtime.GOOS != "linux" {
 		return false, "this build has no native networking for " + runtime.GOOS
 	}
@@ -69,7 +78,13 @@ func NativeNetworking() (bool, string) {
 	if caps&(1<<CapNetAdmin) == 0 {
 		return false, "CAP_NET_ADMIN is missing: run as root or grant it (setcap cap_net_admin+ep BINARY)"
 	}
+	if netns != "" && caps&(1<<CapSysAdmin) == 0 {
+		return false, "CAP_SYS_ADMIN is missing, so the native path cannot enter network namespace " + netns + ": run as root"
+	}
 	f, err := os.OpenFile("/dev/net/tun", os.O_RDWR, 0)
+	if errors.Is(err, fs.ErrPermission) {
+		return false, "no permission to open /dev/net/tun: run as root or give this user read and write access to it"
+	}
 	if err != nil {
 		return false, "cannot open /dev/net/tun (" + err.Error() + "): load the tun module or give the container the device"
 	}

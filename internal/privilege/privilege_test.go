@@ -20,6 +20,7 @@ func TestNativeDisabledByEnv(t *testing.T) {
 		{"true", true},
 		{"TRUE", true},
 		{"Yes", true},
+		{"on", true},
 		{" yes ", true},
 	} {
 		t.Run(tc.value, func(t *testing.T) {
@@ -37,7 +38,7 @@ func TestNativeDisabledByEnv(t *testing.T) {
 
 func TestNativeNetworkingMatchesCaps(t *testing.T) {
 	if runtime.GOOS != "linux" {
-		ok, reason := NativeNetworking()
+		ok, reason := NativeNetworking("")
 		if ok || reason == "" {
 			t.Fatalf("NativeNetworking() = %v, %q off Linux", ok, reason)
 		}
@@ -47,7 +48,7 @@ func TestNativeNetworkingMatchesCaps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ok, reason := NativeNetworking()
+	ok, reason := NativeNetworking("")
 	if caps&(1<<CapNetAdmin) == 0 && ok {
 		t.Fatalf("NativeNetworking() = true without CAP_NET_ADMIN (%q)", reason)
 	}
