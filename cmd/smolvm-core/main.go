@@ -98,6 +98,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		newQMPCommand(),
 		newFCCommand(),
 		newDemoCommand(),
+		newGCCommand(g),
 	)
 	return root
 }
@@ -107,6 +108,16 @@ func exactArgs(names ...string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) != len(names) {
 			return usagef("%s takes the arguments %s, got %d (see --help)", commandName(cmd), strings.Join(names, " "), len(args))
+		}
+		return nil
+	}
+}
+
+// minArgs requires at least one argument, named name in the message.
+func minArgs(name string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return usagef("%s takes one or more %s arguments, got none (see --help)", commandName(cmd), name)
 		}
 		return nil
 	}
