@@ -1,0 +1,5 @@
+//go:build !linux
+
+package firewall
+
+func nativePermitted() error { return ErrNotAvailable }
