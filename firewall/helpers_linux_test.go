@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"net/netip"
 	"os/exec"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/smolvm/smolvm-core/internal/netnstest"
 )
@@ -97,3 +100,44 @@ func normalize(v any) any {
 }
 
 var ctx = context.Background()
+
+func assertJSONEqual(t testing.TB, what string, want, got []any) {
+	t.Helper()
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("%s differs (-want +got):\n%s", what, diff)
+	}
+}
+
+func equalTAPState(a, b TAPState) bool {
+	return cmp.Equal(a, b, cmp.Comparer(func(x, y netip.Addr) bool { return x == y }),
+		cmp.Comparer(func(x, y netip.Prefix) bool { return x == y }))
+}
+
+func containsAll(s string, subs ...string) bool {
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			return false
+		}
+	}
+	return true
+}
+
+// sortItems orders listing items by kind and chain, keeping the order of
+// the rules within a chain, for listings where only chain handles differ.
+func sortItems(items []any) []any {
+	key := func(v any) string {
+		m, _ := v.(map[string]any)
+		for kind, body := range m {
+			b, _ := body.(map[string]any)
+			if kind == "rule" {
+				return "rule " + b["chain"].(string)
+			}
+			name, _ := b["name"].(string)
+			return kind + " " + name
+		}
+		return ""
+	}
+	out := slices.Clone(items)
+	slices.SortStableFunc(out, func(a, b any) int { return strings.Compare(key(a), key(b)) })
+	return out
+}
