@@ -86,6 +86,8 @@ type Manager struct {
 	mu     sync.Mutex
 	sys    backend
 	native bool
+	// commandPath opens the nft command backend; tests replace it.
+	commandPath func() backend
 	// ready is true while the table is believed complete, so an apply
 	// need not check it first. A failed apply clears it.
 	ready bool
@@ -117,10 +119,11 @@ func New(opts Options) (*Manager, error) {
 	if m.logger == nil {
 		m.logger = slog.Default()
 	}
+	m.commandPath = func() backend { return newCommand(opts.Netns, runHost) }
 
 	switch opts.Backend {
 	case BackendCommand:
-		m.sys = newCommand(opts.Netns, runHost)
+		m.sys = m.commandPath()
 	case BackendNative:
 		sys, err := newNative(opts.Netns)
 		if err != nil {
@@ -137,16 +140,16 @@ func New(opts Options) (*Manager, error) {
 // command otherwise, with the one warning.
 func (m *Manager) pickBackend() (backend, bool) {
 	if nativeDisabledByEnv() {
-		return newCommand(m.opts.Netns, runHost), false
+		return m.commandPath(), false
 	}
 	if err := nativePermitted(); err != nil {
 		m.warnFallback(err)
-		return newCommand(m.opts.Netns, runHost), false
+		return m.commandPath(), false
 	}
 	sys, err := newNative(m.opts.Netns)
 	if err != nil {
 		m.warnFallback(err)
-		return newCommand(m.opts.Netns, runHost), false
+		return m.commandPath(), false
 	}
 	return sys, true
 }
@@ -205,7 +208,7 @@ func (m *Manager) do(ctx context.Context, op, object string, fn func(b backend) 
 	if err != nil && m.native && m.opts.Backend == BackendAuto && errors.Is(err, fs.ErrPermission) {
 		m.warnFallback(err)
 		m.sys.close()
-		m.sys, m.native, m.ready = newCommand(m.opts.Netns, runHost), false, false
+		m.sys, m.native, m.ready = m.commandPath(), false, false
 		err = fn(m.sys)
 	}
 	if err == nil {
