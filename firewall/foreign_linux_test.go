@@ -139,9 +139,15 @@ func TestHostileInputRejected(t *testing.T) {
 		}
 		calls = append(calls,
 			func() error { return m.AddForward(ctx, Forward{HostPort: 0, Guest: guest}) },
-			func() error { return m.AddForward(ctx, Forward{HostPort: 80, Guest: netip.MustParseAddrPort("127.0.0.1:80")}) },
-			func() error { return m.AddForward(ctx, Forward{HostPort: 80, Guest: netip.MustParseAddrPort("[::1]:80")}) },
-			func() error { return m.AddForward(ctx, Forward{HostPort: 80, Guest: netip.AddrPortFrom(guest.Addr(), 0)}) },
+			func() error {
+				return m.AddForward(ctx, Forward{HostPort: 80, Guest: netip.MustParseAddrPort("127.0.0.1:80")})
+			},
+			func() error {
+				return m.AddForward(ctx, Forward{HostPort: 80, Guest: netip.MustParseAddrPort("[::1]:80")})
+			},
+			func() error {
+				return m.AddForward(ctx, Forward{HostPort: 80, Guest: netip.AddrPortFrom(guest.Addr(), 0)})
+			},
 			func() error { return m.RemoveForward(ctx, 0) },
 			func() error { return m.SetupNAT(ctx, NAT{TAP: "tap0", Guest: netip.MustParseAddr("224.0.0.1")}) },
 			func() error { return m.SetupNAT(ctx, NAT{TAP: "tap0"}) },
