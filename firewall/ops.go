@@ -60,10 +60,16 @@ func (m *Manager) Isolate(ctx context.Context, tap, id string) error {
 // net.ipv4.ip_forward to 1, and with f.Local and f.TAP also
 // net.ipv4.conf.TAP.route_localnet.
 //
-// Adding the same forward again succeeds. If the host port already
-// forwards elsewhere, AddForward replaces that forward when it was stored
-// with a TAP that no longer exists, in the same transaction; otherwise it
-// returns a [*ConflictError] matching fs.ErrExist and changes nothing.
+// Adding a forward that is installed with the same guest succeeds and
+// keeps what was stored with it (TAP, id and Local); remove it first to
+// change those. If the host port forwards to another guest, AddForward
+// replaces that forward when it was stored with a TAP that no longer
+// exists, in the same transaction; otherwise it returns a [*ConflictError]
+// matching fs.ErrExist and changes nothing.
+//
+// A new forward costs one transaction of one or two element additions.
+// Deleting in the same transaction would cost the kernel several times
+// as much, which is why a repeated add does not rewrite the stored fields.
 func (m *Manager) AddForward(ctx context.Context, f Forward) error {
 	if err := validateForward(f); err != nil {
 		return err
@@ -88,12 +94,9 @@ func (m *Manager) AddForward(ctx context.Context, f Forward) error {
 func (m *Manager) addForward(ctx context.Context, b backend, f Forward) error {
 	fwd := elem{set: mapForwards, port: f.HostPort, target: f.Guest, comment: ownerComment(f.TAP, f.ID)}
 	fill := func(tx *transaction) {
-		tx.replace(fwd)
-		local := elem{set: setLocalPorts, port: f.HostPort}
+		tx.add(fwd)
 		if f.Local {
-			tx.add(local)
-		} else {
-			tx.ensureAbsent(local)
+			tx.add(elem{set: setLocalPorts, port: f.HostPort})
 		}
 	}
 	err := m.apply(ctx, b, func(tx *transaction) error { fill(tx); return nil })
@@ -125,6 +128,9 @@ func (m *Manager) addForward(ctx context.Context, b backend, f Forward) error {
 	}
 	return m.apply(ctx, b, func(tx *transaction) error {
 		tx.del(elem{set: mapForwards, port: f.HostPort})
+		if existing.Local && !f.Local {
+			tx.del(elem{set: setLocalPorts, port: f.HostPort})
+		}
 		fill(tx)
 		return nil
 	})
