@@ -103,6 +103,7 @@ func TestParseTable(t *testing.T) {
 			{HostPort: 2222, Guest: netip.MustParseAddrPort("172.16.0.2:22"), Local: true, TAP: "tap0", ID: "sbx-1"},
 			{HostPort: 8080, Guest: netip.MustParseAddrPort("172.16.0.2:80")},
 		},
+		ForwardDrops: []ForeignChain{},
 	}
 	opts := []cmp.Option{
 		cmp.Comparer(func(a, b netip.Addr) bool { return a == b }),

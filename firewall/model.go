@@ -13,23 +13,23 @@ const TableName = "smolvm"
 // Forward is a TCP port forward from a host port to a guest.
 type Forward struct {
 	// HostPort is the TCP port on the host's own addresses, from 1 to 65535.
-	HostPort uint16
+	HostPort uint16 `json:"host_port"`
 	// Guest is the guest's IPv4 address and TCP port.
-	Guest netip.AddrPort
+	Guest netip.AddrPort `json:"guest"`
 	// Local also forwards connections that processes on the host make to
 	// the port on one of the host's addresses, 127.0.0.1 included. The
 	// device towards the guest then needs net.ipv4.conf.DEV.route_localnet
 	// set to 1, as network.Manager.PrepareTAP does; with TAP set,
 	// AddForward sets it itself.
-	Local bool
+	Local bool `json:"local"`
 	// TAP optionally names the sandbox TAP the guest sits behind. It is
 	// stored with the forward, so that a later forward of the same host port
 	// can replace this one once the TAP is gone, and so that RemoveSandbox
 	// removes it.
-	TAP string
+	TAP string `json:"tap,omitempty"`
 	// ID optionally names the sandbox; it is stored with the forward and
 	// needs TAP.
-	ID string
+	ID string `json:"id,omitempty"`
 }
 
 // NAT describes a sandbox whose guest reaches other networks through the
@@ -208,7 +208,8 @@ func buildState(elems []elem) State {
 		}
 	}
 
-	var st State
+	// Empty lists rather than nil, so JSON shows [] rather than null.
+	st := State{TAPs: []TAPState{}, Forwards: []Forward{}, ForwardDrops: []ForeignChain{}}
 	for _, e := range elems {
 		switch e.set {
 		case setTAPs:

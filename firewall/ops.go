@@ -336,7 +336,9 @@ func (m *Manager) List(ctx context.Context) (State, error) {
 			return err
 		}
 		st = buildState(elems)
-		st.ForwardDrops = drops
+		if drops != nil {
+			st.ForwardDrops = drops
+		}
 		return nil
 	})
 	return st, err
