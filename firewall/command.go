@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"github.com/smolvm/smolvm-core/internal/hostcmd"
 )
 
 // command does the work with the nft program: a generated script on
@@ -13,25 +15,18 @@ import (
 // for reads. Every value in a script comes from a validated, typed field,
 // and names are quoted, so no input can add a statement of its own.
 type command struct {
-	netns string
-	run   runFunc
+	run *hostcmd.Runner
 }
 
-// runFunc runs argv with stdin and returns its stdout.
-type runFunc func(ctx context.Context, argv []string, stdin []byte) ([]byte, error)
-
-func newCommand(netns string, run runFunc) *command {
-	return &command{netns: netns, run: run}
+func newCommand(netns string) *command {
+	return &command{run: hostcmd.New(netns)}
 }
 
 // nft runs nft with args, inside the manager's namespace when it has one,
-// as `ip netns exec NAME nft ARGS` does.
+// as `ip netns exec NAME nft ARGS` does, and through `sudo -n` when the
+// process is not root. A failure is a *hostcmd.Error.
 func (c *command) nft(ctx context.Context, stdin []byte, args ...string) ([]byte, error) {
-	argv := append([]string{"nft"}, args...)
-	if c.netns != "" {
-		argv = append([]string{"ip", "netns", "exec", c.netns}, argv...)
-	}
-	return c.run(ctx, argv, stdin)
+	return c.run.Tool(ctx, stdin, "nft", args...)
 }
 
 func (c *command) apply(ctx context.Context, tx *transaction) error {

@@ -5,11 +5,11 @@ import (
 	"errors"
 	"io/fs"
 	"log/slog"
-	"os"
+	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 
+	"github.com/smolvm/smolvm-core/internal/privilege"
 	"github.com/smolvm/smolvm-core/network"
 )
 
@@ -40,8 +40,8 @@ func (b Backend) String() string {
 }
 
 // DisableNativeEnv is the environment variable that forces the command
-// path when set to 1, true or yes.
-const DisableNativeEnv = "SMOLVM_DISABLE_NATIVE_NETWORKING"
+// path when set to 1, true, yes or on, as it does for the network package.
+const DisableNativeEnv = privilege.DisableEnv
 
 // Options configures a [Manager]. The zero value works in the caller's
 // network namespace and picks the backend itself.
@@ -119,7 +119,7 @@ func New(opts Options) (*Manager, error) {
 	if m.logger == nil {
 		m.logger = slog.Default()
 	}
-	m.commandPath = func() backend { return newCommand(opts.Netns, runHost) }
+	m.commandPath = func() backend { return newCommand(opts.Netns) }
 
 	switch opts.Backend {
 	case BackendCommand:
@@ -139,10 +139,10 @@ func New(opts Options) (*Manager, error) {
 // pickBackend returns netlink when the process may use it, and the nft
 // command otherwise, with the one warning.
 func (m *Manager) pickBackend() (backend, bool) {
-	if nativeDisabledByEnv() {
+	if off, _ := privilege.NativeDisabledByEnv(); off {
 		return m.commandPath(), false
 	}
-	if err := nativePermitted(); err != nil {
+	if err := nativePermitted(m.opts.Netns); err != nil {
 		m.warnFallback(err)
 		return m.commandPath(), false
 	}
@@ -297,12 +297,18 @@ func (m *Manager) tapGone(ctx context.Context, tap string) (bool, error) {
 	return false, err
 }
 
-// nativeDisabledByEnv reports whether DisableNativeEnv asks for the command
-// path.
-func nativeDisabledByEnv() bool {
-	switch strings.ToLower(os.Getenv(DisableNativeEnv)) {
-	case "1", "true", "yes":
-		return true
+// nativePermitted returns nil when the process may change nftables through
+// netlink (CAP_NET_ADMIN, and CAP_SYS_ADMIN to enter a named namespace),
+// and the reason otherwise.
+func nativePermitted(netns string) error {
+	if runtime.GOOS != "linux" {
+		return ErrNotAvailable
 	}
-	return false
+	if !privilege.HasNetAdmin() {
+		return errors.New("CAP_NET_ADMIN is missing: run as root or grant it (setcap cap_net_admin+ep BINARY)")
+	}
+	if netns != "" && !privilege.HasSysAdmin() {
+		return errors.New("CAP_SYS_ADMIN is missing, so netlink cannot enter network namespace " + netns + ": run as root")
+	}
+	return nil
 }

@@ -179,11 +179,3 @@ func TestErrorsMatch(t *testing.T) {
 		}
 	}
 }
-
-func TestCommandErrorText(t *testing.T) {
-	err := &CommandError{Argv: []string{"nft", "-f", "-"}, ExitCode: 1, Stderr: "Error: No such file or directory\nmore\n"}
-	want := "nft -f -: exit status 1: Error: No such file or directory; more"
-	if err.Error() != want {
-		t.Errorf("Error() = %q, want %q", err.Error(), want)
-	}
-}

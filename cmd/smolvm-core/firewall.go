@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -10,12 +11,26 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/smolvm/smolvm-core/firewall"
+	"github.com/smolvm/smolvm-core/network"
 )
 
-// withFirewall opens a firewall manager for the global --netns flag, runs
-// fn and closes the manager.
+// withFirewall opens a firewall manager for the global --netns and
+// --backend flags, runs fn and closes the manager.
 func (g *globals) withFirewall(cmd *cobra.Command, fn func(ctx context.Context, m *firewall.Manager) error) error {
-	m, err := firewall.New(firewall.Options{Netns: g.netns})
+	backend, err := network.ParseBackend(g.backend)
+	if err != nil {
+		return usageError{err}
+	}
+	paths := map[network.Backend]firewall.Backend{
+		network.BackendAuto:    firewall.BackendAuto,
+		network.BackendNative:  firewall.BackendNative,
+		network.BackendCommand: firewall.BackendCommand,
+	}
+	m, err := firewall.New(firewall.Options{
+		Netns:   g.netns,
+		Backend: paths[backend],
+		Logger:  slog.New(newWarningHandler(cmd.ErrOrStderr())),
+	})
 	if err != nil {
 		return err
 	}

@@ -65,6 +65,7 @@ func TestFirewallCommandsInNetns(t *testing.T) {
 	}
 	steps := [][]string{
 		{"nat", "setup", "tap0", "--guest", "172.16.0.2", "--id", "sbx-1"},
+		{"--backend", "command", "nat", "setup", "tap0", "--guest", "172.16.0.2", "--id", "sbx-1"},
 		{"forward", "add", "8080", "172.16.0.2:80", "--tap", "tap0", "--id", "sbx-1"},
 		{"forward", "add", "2222", "172.16.0.2:22"},
 		{"egress", "set", "tap0", "10.0.0.0/8", "2001:db8::/32", "192.0.2.1"},

@@ -1,5 +1,0 @@
-//go:build !linux
-
-package firewall
-
-func nativePermitted() error { return ErrNotAvailable }
