@@ -9,11 +9,11 @@ import (
 )
 
 // The benchmarks time adding and removing one port forward while n other
-// forwards are installed, on the netlink path and through the nft command
-// (`ip netns exec NS nft -f -`, as the command path runs it), in fresh
-// namespaces. Each reports the mean time of one add or remove on each path
-// and their ratio; ns/op covers both paths and the untimed setup of each
-// round, so read the custom metrics. Run them with:
+// forwards are installed. They run on the netlink path and through the nft
+// command (`ip netns exec NS nft -f -`, as the command path runs it), each
+// in a fresh namespace. Each reports the mean time of one add or remove on
+// each path and their ratio. Read those custom metrics, because ns/op adds
+// up all four calls of a round. Run them with:
 //
 //	go test -run '^$' -bench Forward -benchtime 200x ./firewall
 //

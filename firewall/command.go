@@ -47,8 +47,8 @@ func (c *command) list(ctx context.Context) ([]elem, bool, error) {
 	return elems, info.present, err
 }
 
-// read lists the table, after checking that it exists so that a missing
-// table is told apart from a failing nft without reading its message.
+// read lists the table after checking that it exists, so that a missing
+// table and a failing nft are distinguished without parsing nft's message.
 func (c *command) read(ctx context.Context) (tableInfo, []elem, error) {
 	out, err := c.nft(ctx, nil, "-j", "list", "tables", "inet")
 	if err != nil {
@@ -167,8 +167,8 @@ func renderElem(e elem, withValue bool) string {
 }
 
 // quote writes s as an nft string. Callers pass only validated names and
-// comments, which contain no quote, backslash or control character; quote
-// checks again so that a bug elsewhere cannot reach nft.
+// comments, which contain no quote, backslash or control character. quote
+// checks again, so that a bug elsewhere cannot reach nft.
 func quote(s string) string {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c == '"' || c == '\\' || c < 0x20 || c >= 0x7f {

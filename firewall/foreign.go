@@ -18,7 +18,7 @@ type ForeignChain struct {
 	Priority int    `json:"priority"`
 }
 
-// Advice says what the chain does to sandbox traffic and how to let it
+// Advice returns what the chain does to sandbox traffic and how to let it
 // through, for a log line or the CLI.
 func (c ForeignChain) Advice() string {
 	return fmt.Sprintf("chain %s of table %s %s has policy drop on the forward hook, so it drops forwarded sandbox traffic "+

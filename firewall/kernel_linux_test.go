@@ -30,7 +30,7 @@ func TestForwardDeliversAndRemoves(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		// Without NAT the guest sees the client's own address.
+		// Without NAT the guest gets the client's own address as the source.
 		wantReach(t, topo.internet, "10.99.0.1:8080", "guest0 10.99.0.2")
 		// A local connection leaves with the TAP's address, not 127.0.0.1.
 		wantReach(t, host, "127.0.0.1:8081", "guest0 172.16.0.1")

@@ -18,12 +18,12 @@ import (
 // native does the work with nftables netlink messages through
 // github.com/google/nftables (v0.3.0), on one lasting netlink socket.
 //
-// Three gaps of that version shape the code: it cannot fetch a single set
-// element, so reads dump whole sets (only slow paths read); its error for a
-// failed batch does not say which message failed, so callers decide from
-// the table's state; and some of its read calls format the kernel's error
-// with %v, losing the errno, so list checks the table with a call that
-// keeps it first.
+// Three gaps of that version shape the code. It cannot fetch a single set
+// element, so reads dump whole sets, which only slow paths do. Its error
+// for a failed batch does not name the message that failed, so callers
+// decide from the table's state. Some of its read calls format the
+// kernel's error with %v and lose the errno, so list first checks the
+// table with a call that keeps it.
 type native struct {
 	conn  *nftables.Conn
 	table *nftables.Table
@@ -196,7 +196,7 @@ func hookName(h *nftables.ChainHook) string {
 	return ""
 }
 
-// tableExists asks for the table alone; the kernel answers ENOENT when it
+// tableExists requests the table alone. The kernel returns ENOENT when it
 // does not exist.
 func (n *native) tableExists() (bool, error) {
 	_, err := n.conn.ListTableOfFamily(TableName, nftables.TableFamilyINet)

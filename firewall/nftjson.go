@@ -70,8 +70,8 @@ func parseTableNames(data []byte) (map[string]bool, error) {
 }
 
 // parseTable reads `nft -j list table inet smolvm`: the schema found and
-// the elements of the sets and maps the package knows. Sets of other names
-// are ignored.
+// the elements of the package's own sets and maps. Sets of other names are
+// ignored.
 func parseTable(data []byte) (tableInfo, []elem, error) {
 	items, err := decodeItems(data)
 	if err != nil {

@@ -61,7 +61,7 @@ func (m *Manager) Isolate(ctx context.Context, tap, id string) error {
 // net.ipv4.conf.TAP.route_localnet.
 //
 // Adding a forward that is installed with the same guest succeeds and
-// keeps what was stored with it (TAP, id and Local); remove it first to
+// keeps what was stored with it (TAP, id and Local). Remove it first to
 // change those. If the host port forwards to another guest, AddForward
 // replaces that forward when it was stored with a TAP that no longer
 // exists, in the same transaction; otherwise it returns a [*ConflictError]
@@ -193,7 +193,7 @@ func (m *Manager) RemoveForward(ctx context.Context, hostPort uint16) error {
 }
 
 // SetEgress limits the traffic that the host forwards from tap to the
-// destinations in allow, IPv4 and IPv6 networks alike; everything else
+// destinations in allow, IPv4 and IPv6 networks alike. Everything else
 // forwarded from tap is dropped, whatever its address family. An empty
 // allow drops all of it. Replies to connections that others opened to the
 // guest, such as port forwards, still pass. Traffic to the host's own

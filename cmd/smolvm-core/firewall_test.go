@@ -92,7 +92,7 @@ func TestFirewallCommandsInNetns(t *testing.T) {
 		}
 	}
 
-	// A conflicting forward fails with status 1 and says why.
+	// A conflicting forward fails with status 1 and names the existing one.
 	code, _, stderr = runCLI(t, "--netns", ns, "forward", "add", "8080", "172.16.0.6:80")
 	if code != 1 || !strings.Contains(stderr, "already forwards to 172.16.0.2:80 of tap tap0") {
 		t.Errorf("conflict: exit %d, stderr %q", code, stderr)
