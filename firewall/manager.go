@@ -255,7 +255,12 @@ func (m *Manager) apply(ctx context.Context, b backend, build func(tx *transacti
 // on first use in the same namespace.
 func (m *Manager) network() (*network.Manager, error) {
 	if m.net == nil {
-		n, err := network.New(network.Options{Netns: m.opts.Netns})
+		// The same path choice and logger as the firewall's own, so a
+		// forced command path stays one.
+		paths := map[Backend]network.Backend{
+			BackendAuto: network.BackendAuto, BackendNative: network.BackendNative, BackendCommand: network.BackendCommand,
+		}
+		n, err := network.New(network.Options{Netns: m.opts.Netns, Backend: paths[m.opts.Backend], Logger: m.logger})
 		if err != nil {
 			return nil, err
 		}
