@@ -302,3 +302,27 @@ func TestTableRecreatedAfterFlush(t *testing.T) {
 		assertJSONEqual(t, "repaired table", sortItems(want), sortItems(listJSON(t, host, "list", "table", "inet", TableName)))
 	})
 }
+
+func TestRemoveNAT(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, m *Manager, host string) {
+		guest := netip.MustParseAddr("172.16.0.2")
+		for _, tap := range []string{"tap0", "tap1"} {
+			if err := m.SetupNAT(ctx, NAT{TAP: tap, Guest: guest}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := m.RemoveNAT(ctx, "tap0", guest); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.RemoveNAT(ctx, "tap0", guest); err != nil {
+			t.Fatalf("repeating RemoveNAT = %v, want success", err)
+		}
+		st, err := m.List(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(st.TAPs) != 2 || len(st.TAPs[0].NAT) != 0 || !st.TAPs[0].Isolated || len(st.TAPs[1].NAT) != 1 {
+			t.Fatalf("state after RemoveNAT of tap0 = %+v, want tap0 isolated without NAT and tap1 unchanged", st.TAPs)
+		}
+	})
+}

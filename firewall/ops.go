@@ -36,6 +36,27 @@ func (m *Manager) SetupNAT(ctx context.Context, n NAT) error {
 	})
 }
 
+// RemoveNAT stops masquerading the guest address of tap that SetupNAT
+// installed. The TAP stays among the sandbox TAPs. It succeeds when no such
+// entry exists.
+func (m *Manager) RemoveNAT(ctx context.Context, tap string, guest netip.Addr) error {
+	if err := ValidateTAPName(tap); err != nil {
+		return err
+	}
+	if err := validateGuestAddr("guest address", guest); err != nil {
+		return err
+	}
+	return m.do(ctx, "remove nat", "tap "+tap, func(b backend) error {
+		return m.removeElems(ctx, b, func(elems []elem, tx *transaction) {
+			for _, e := range elems {
+				if e.set == setNAT4 && e.addr == guest && elemOwnedBy(e, tap) {
+					tx.del(e)
+				}
+			}
+		})
+	})
+}
+
 // Isolate adds tap to the sandbox TAPs: forwarded traffic between two
 // sandbox TAPs is dropped in both directions. id, which may be empty, is
 // stored with it.
