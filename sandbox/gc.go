@@ -12,6 +12,9 @@ import (
 type GCOptions struct {
 	// DryRun reports what would be removed and changes nothing.
 	DryRun bool
+	// SandboxID limits the collection to one sandbox's TAPs and firewall
+	// entries. Empty means everything marked.
+	SandboxID string
 }
 
 // GCReport is what [Manager.GC] found and removed.
@@ -30,9 +33,14 @@ type GCReport struct {
 // device, a TAP a running VMM holds, or anything outside smolvm-core's
 // nftables table. It goes on after an error and returns every error joined.
 func (m *Manager) GC(ctx context.Context, opts GCOptions) (GCReport, error) {
+	if opts.SandboxID != "" {
+		if err := network.ValidateSandboxID(opts.SandboxID); err != nil {
+			return GCReport{}, err
+		}
+	}
 	r := GCReport{DryRun: opts.DryRun, Firewall: []string{}}
 	var errs []error
-	c, err := m.net.CollectTAPs(ctx, network.CollectOptions{DryRun: opts.DryRun})
+	c, err := m.net.CollectTAPs(ctx, network.CollectOptions{DryRun: opts.DryRun, SandboxID: opts.SandboxID})
 	r.TAPs = c
 	if err != nil {
 		errs = append(errs, err)
@@ -56,7 +64,7 @@ func (m *Manager) GC(ctx context.Context, opts GCOptions) (GCReport, error) {
 		return r, errors.Join(append(errs, err)...)
 	}
 	for _, t := range fw.TAPs {
-		if present[t.TAP] || slices.Contains(r.Firewall, t.TAP) {
+		if present[t.TAP] || slices.Contains(r.Firewall, t.TAP) || (opts.SandboxID != "" && t.ID != opts.SandboxID) {
 			continue
 		}
 		r.Firewall = append(r.Firewall, t.TAP)

@@ -106,6 +106,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		newFCCommand(),
 		newDemoCommand(),
 		newGCCommand(g),
+		newSandboxCommand(g),
 	)
 	return root
 }
