@@ -3,6 +3,7 @@ module github.com/smolvm/smolvm-core
 go 1.26.0
 
 require (
+	github.com/klauspost/compress v1.18.7
 	github.com/spf13/cobra v1.10.2
 	github.com/vishvananda/netlink v1.3.1
 	github.com/vishvananda/netns v0.0.5
