@@ -92,6 +92,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		newDefaultInterfaceCommand(g),
 		newSysctlCommand(g),
 		newQMPCommand(),
+		newDiskCommand(),
 		newDemoCommand(),
 	)
 	return root
