@@ -66,6 +66,7 @@ func (w *sparseWriter) write(p []byte) error {
 			return err
 		}
 	}
+	startWriteback(w.f, w.off, int64(len(p)))
 	w.off += int64(len(p))
 	return nil
 }
