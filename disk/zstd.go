@@ -56,7 +56,7 @@ func (j *job) decompress(in, out *os.File, srcSize int64) error {
 	// and the decoder starts no goroutines that could outlive the call.
 	// TODO: most of the time on a mostly empty image goes to the decoder
 	// moving its window down once per window of output (history.ensureBlock
-	// in klauspost/compress v1.18.7), and `zstd -d` is about 3 times as fast
+	// in klauspost/compress v1.18.7), and `zstd -d` is 2 to 3 times as fast
 	// (disk/BENCHMARKS.md). Concurrency 2 and WriteTo measured no better.
 	dec, err := zstd.NewReader(counter, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(maxWindow))
 	if err != nil {
