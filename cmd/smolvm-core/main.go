@@ -104,6 +104,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		newFirewallCommand(g),
 		newQMPCommand(),
 		newFCCommand(),
+		newDiskCommand(),
 		newDemoCommand(),
 		newGCCommand(g),
 		newSandboxCommand(g),
