@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"time"
 
+	"github.com/smolvm/smolvm-core/disk"
 	"github.com/smolvm/smolvm-core/network"
 )
 
@@ -15,7 +17,18 @@ type GCOptions struct {
 	// SandboxID limits the collection to one sandbox's TAPs and firewall
 	// entries. Empty means everything marked.
 	SandboxID string
+	// TempDirs are directories to search for the temporary files that
+	// disk.Clone and disk.Decompress left behind (see disk.TempPrefix).
+	TempDirs []string
+	// TempAge is how long ago such a file must have been last written to
+	// count as stale. Zero means DefaultTempAge.
+	TempAge time.Duration
 }
+
+// DefaultTempAge is the age of a disk temporary file after which GC removes
+// it: well above the longest image copy, which writes nothing while it
+// skips a long run of zero blocks.
+const DefaultTempAge = time.Hour
 
 // GCReport is what [Manager.GC] found and removed.
 type GCReport struct {
@@ -25,11 +38,15 @@ type GCReport struct {
 	// Firewall names the TAPs whose firewall entries were removed (or would
 	// be, on a dry run) because the TAP no longer exists.
 	Firewall []string `json:"firewall"`
+	// TempFiles are the paths of the stale disk temporary files removed (or
+	// found, on a dry run).
+	TempFiles []string `json:"temp_files"`
 }
 
 // GC removes what crashed runtimes left behind: the marked TAPs that no
 // process holds (see network.Manager.CollectTAPs), then the firewall
-// entries of every TAP that no longer exists. It never touches an unmarked
+// entries of every TAP that no longer exists, then the stale temporary
+// files of disk copies in opts.TempDirs. It never touches an unmarked
 // device, a TAP a running VMM holds, or anything outside smolvm-core's
 // nftables table. It goes on after an error and returns every error joined.
 func (m *Manager) GC(ctx context.Context, opts GCOptions) (GCReport, error) {
@@ -38,7 +55,7 @@ func (m *Manager) GC(ctx context.Context, opts GCOptions) (GCReport, error) {
 			return GCReport{}, err
 		}
 	}
-	r := GCReport{DryRun: opts.DryRun, Firewall: []string{}}
+	r := GCReport{DryRun: opts.DryRun, Firewall: []string{}, TempFiles: []string{}}
 	var errs []error
 	c, err := m.net.CollectTAPs(ctx, network.CollectOptions{DryRun: opts.DryRun, SandboxID: opts.SandboxID})
 	r.TAPs = c
@@ -75,5 +92,37 @@ func (m *Manager) GC(ctx context.Context, opts GCOptions) (GCReport, error) {
 			errs = append(errs, err)
 		}
 	}
+	files, err := collectTempFiles(opts)
+	r.TempFiles = append(r.TempFiles, files...)
+	if err != nil {
+		errs = append(errs, err)
+	}
 	return r, errors.Join(errs...)
+}
+
+// collectTempFiles removes (or, on a dry run, lists) the stale disk
+// temporary files in opts.TempDirs.
+func collectTempFiles(opts GCOptions) ([]string, error) {
+	age := opts.TempAge
+	if age == 0 {
+		age = DefaultTempAge
+	}
+	var (
+		out  []string
+		errs []error
+	)
+	for _, dir := range opts.TempDirs {
+		var files []string
+		var err error
+		if opts.DryRun {
+			files, err = disk.StaleTempFiles(dir, age)
+		} else {
+			files, err = disk.RemoveStaleTempFiles(dir, age)
+		}
+		out = append(out, files...)
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return out, errors.Join(errs...)
 }

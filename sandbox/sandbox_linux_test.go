@@ -8,12 +8,15 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
 
+	"github.com/smolvm/smolvm-core/disk"
 	"github.com/smolvm/smolvm-core/internal/netnstest"
 	"github.com/smolvm/smolvm-core/internal/nsstate"
 	"github.com/smolvm/smolvm-core/internal/nsutil"
@@ -283,5 +286,47 @@ func TestTAPName(t *testing.T) {
 	}
 	if TAPName("x") != TAPName("x") {
 		t.Fatal("TAPName is not deterministic")
+	}
+}
+
+func TestGCRemovesStaleTempFiles(t *testing.T) {
+	m, _ := newTestManager(t, network.BackendNative)
+	dir := t.TempDir()
+	old := filepath.Join(dir, disk.TempPrefix+"root.img-1")
+	fresh := filepath.Join(dir, disk.TempPrefix+"root.img-2")
+	other := filepath.Join(dir, "root.img")
+	for _, p := range []string{old, fresh, other} {
+		if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	past := time.Now().Add(-2 * time.Hour)
+	for _, p := range []string{old, other} {
+		if err := os.Chtimes(p, past, past); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	dry, err := m.GC(ctx, GCOptions{DryRun: true, TempDirs: []string{dir}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{old}, dry.TempFiles); diff != "" {
+		t.Fatalf("dry run found (-want +got):\n%s", diff)
+	}
+	if _, err := os.Stat(old); err != nil {
+		t.Fatalf("the dry run removed %s: %v", old, err)
+	}
+	r, err := m.GC(ctx, GCOptions{TempDirs: []string{dir}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{old}, r.TempFiles); diff != "" {
+		t.Fatalf("GC removed (-want +got):\n%s", diff)
+	}
+	for p, want := range map[string]bool{old: false, fresh: true, other: true} {
+		if _, err := os.Stat(p); (err == nil) != want {
+			t.Errorf("%s exists = %v after GC, want %v", p, err == nil, want)
+		}
 	}
 }

@@ -109,6 +109,9 @@ func newGCCommand(g *globals) *cobra.Command {
 				for _, tap := range r.Firewall {
 					fmt.Fprintf(out, "%s the firewall entries of tap %s, which is gone\n", verb, tap)
 				}
+				for _, path := range r.TempFiles {
+					fmt.Fprintf(out, "%s stale temporary file %s\n", verb, path)
+				}
 				if opts.DryRun {
 					fmt.Fprintf(out, "dry run: %d taps would be removed\n", len(r.TAPs.Found))
 				}
@@ -119,6 +122,8 @@ func newGCCommand(g *globals) *cobra.Command {
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	c.Flags().BoolVar(&opts.DryRun, "dry-run", false, "report what would be removed and change nothing")
 	c.Flags().StringVar(&opts.SandboxID, "sandbox", "", "only collect what belongs to this sandbox id")
+	c.Flags().StringArrayVar(&opts.TempDirs, "temp-dir", nil, "also remove stale temporary files of disk copies (.smolvm-tmp-*) in this directory; repeatable")
+	c.Flags().DurationVar(&opts.TempAge, "temp-age", sandbox.DefaultTempAge, "age after which such a temporary file counts as stale")
 	return c
 }
 
@@ -135,8 +140,9 @@ func gcJSON(r sandbox.GCReport) map[string]any {
 		return s
 	}
 	return map[string]any{
-		"dry_run":  r.DryRun,
-		"taps":     map[string]any{"found": found, "removed": orEmpty(r.TAPs.Removed), "held": orEmpty(r.TAPs.Held)},
-		"firewall": orEmpty(r.Firewall),
+		"dry_run":    r.DryRun,
+		"taps":       map[string]any{"found": found, "removed": orEmpty(r.TAPs.Removed), "held": orEmpty(r.TAPs.Held)},
+		"firewall":   orEmpty(r.Firewall),
+		"temp_files": orEmpty(r.TempFiles),
 	}
 }
