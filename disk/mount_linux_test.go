@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -12,47 +11,13 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/smolvm/smolvm-core/internal/netnstest"
+	"github.com/smolvm/smolvm-core/internal/mounttest"
 )
-
-// requireRoot skips t when the process is not root, or fails it when the
-// CI environment variable is set, so CI cannot pass by skipping.
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	const msg = "this test mounts a filesystem on a temp dir, which needs root: run it with sudo -E go test ./disk/"
-	if os.Getenv("CI") != "" {
-		t.Fatal(msg + " (CI is set, so this is a failure rather than a skip)")
-	}
-	t.Skip(msg)
-}
-
-// mountTmpfs mounts a tmpfs of the given size on a new temp dir and
-// unmounts it when t ends.
-func mountTmpfs(t *testing.T, size string) string {
-	t.Helper()
-	requireRoot(t)
-	dir := t.TempDir()
-	if err := unix.Mount("smolvm-test", dir, "tmpfs", 0, "size="+size+",mode=0755"); err != nil {
-		t.Fatalf("mount tmpfs on %s: %v", dir, err)
-	}
-	t.Cleanup(func() { unmount(t, dir) })
-	return dir
-}
-
-func unmount(t *testing.T, dir string) {
-	t.Helper()
-	if err := unix.Unmount(dir, 0); err != nil {
-		t.Errorf("unmount %s: %v", dir, err)
-	}
-}
 
 func TestCloneFullDisk(t *testing.T) {
 	for _, p := range clonePlans {
 		t.Run(p.name, func(t *testing.T) {
-			full := mountTmpfs(t, "1m")
+			full := mounttest.Tmpfs(t, "1m")
 			l := layout{"dense", 4 * mib, []extent{{0, 4 * mib}}}
 			src := filepath.Join(t.TempDir(), "src.img")
 			writeImage(t, src, l, 0o644)
@@ -66,7 +31,7 @@ func TestCloneFullDisk(t *testing.T) {
 }
 
 func TestDecompressFullDisk(t *testing.T) {
-	full := mountTmpfs(t, "1m")
+	full := mounttest.Tmpfs(t, "1m")
 	zst, _, _ := writeCompressedImage(t, t.TempDir(), layout{"dense", 4 * mib, []extent{{0, 4 * mib}}}, 0)
 	old := []byte("the old target")
 	dst := writeFile(t, full, "dst.img", old)
@@ -102,7 +67,7 @@ func checkFullDisk(t *testing.T, err error, dir, dst string, old []byte) {
 func TestCloneAcrossFilesystems(t *testing.T) {
 	// tmpfs and the temp dir's filesystem are different, so FICLONE fails
 	// with EXDEV and copy_file_range may too, depending on the kernel.
-	other := mountTmpfs(t, "64m")
+	other := mounttest.Tmpfs(t, "64m")
 	for _, l := range layouts {
 		t.Run(l.name, func(t *testing.T) {
 			srcDir := t.TempDir()
@@ -125,51 +90,8 @@ func TestCloneAcrossFilesystems(t *testing.T) {
 	}
 }
 
-// mountXFS makes a 300 MiB XFS filesystem with reflinks in an image file in
-// a temp dir, mounts it through a loop device and returns the mount point.
-// The filesystem is unmounted and the loop device detached when t ends.
-// 300 MiB is the smallest XFS that xfsprogs 5.19 and later accept.
-func mountXFS(t *testing.T) string {
-	t.Helper()
-	requireRoot(t)
-	mkfs := netnstest.RequireCommand(t, "mkfs.xfs", "xfsprogs")
-	losetup := netnstest.RequireCommand(t, "losetup", "mount")
-
-	dir := t.TempDir()
-	image := filepath.Join(dir, "xfs.img")
-	if err := os.WriteFile(image, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Truncate(image, 300*mib); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command(mkfs, "-q", "-m", "reflink=1", image).CombinedOutput(); err != nil {
-		t.Fatalf("mkfs.xfs: %v: %s", err, out)
-	}
-	out, err := exec.Command(losetup, "--find", "--show", image).Output()
-	if err != nil {
-		t.Fatalf("losetup --find --show %s: %v", image, err)
-	}
-	device := strings.TrimSpace(string(out))
-	t.Cleanup(func() {
-		if out, err := exec.Command(losetup, "--detach", device).CombinedOutput(); err != nil {
-			t.Errorf("losetup --detach %s: %v: %s", device, err, out)
-		}
-	})
-
-	mnt := filepath.Join(dir, "mnt")
-	if err := os.Mkdir(mnt, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := unix.Mount(device, mnt, "xfs", 0, ""); err != nil {
-		t.Fatalf("mount %s on %s: %v", device, mnt, err)
-	}
-	t.Cleanup(func() { unmount(t, mnt) })
-	return mnt
-}
-
 func TestCloneReflinkOnXFS(t *testing.T) {
-	mnt := mountXFS(t)
+	mnt := mounttest.XFS(t, true)
 	l := layoutNamed(t, "holes at start middle and end")
 	src := filepath.Join(mnt, "src.img")
 	want := writeImage(t, src, l, 0o644)
@@ -193,7 +115,7 @@ func TestCloneReflinkOnXFS(t *testing.T) {
 }
 
 func TestCloneExtentsOnXFS(t *testing.T) {
-	mnt := mountXFS(t)
+	mnt := mounttest.XFS(t, true)
 	for _, p := range clonePlans[1:] {
 		t.Run(p.name, func(t *testing.T) {
 			l := layoutNamed(t, "many extents")
