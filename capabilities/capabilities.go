@@ -1,8 +1,10 @@
 // Package capabilities reports which of smolvm-core's paths work on this
-// host and, for each that does not, why not and how to fix it. It only reads:
-// it opens /dev/net/tun and /dev/kvm without changing anything, reads
-// /proc/self/status and /proc/cpuinfo, and looks programs up in PATH. It
-// needs no privilege.
+// host and, for each that does not, why not and how to fix it. It has no
+// side effects: it opens /dev/net/tun and /dev/kvm and asks /dev/kvm only
+// for its API version, reads /proc/self/status and /proc/cpuinfo, asks the
+// filesystem of a directory whether it can share blocks, runs
+// `sudo -n -l` to read the sudo policy, and looks programs up in PATH. It
+// creates no device and writes nothing. It needs no privilege.
 package capabilities
 
 import (
@@ -26,23 +28,49 @@ type Check struct {
 	Detail string `json:"detail"`
 }
 
+// Version is smolvm-core's version, by release date (YYYY.M.D), as the
+// Python module's __version__ gives it.
+const Version = "2026.12.4"
+
 // Report is the set of probes for this host.
 type Report struct {
-	OS   string `json:"os"`
-	Arch string `json:"arch"`
-	EUID int    `json:"euid"`
+	Version   string `json:"version"`
+	GoVersion string `json:"go_version"`
+	OS        string `json:"os"`
+	Arch      string `json:"arch"`
+	EUID      int    `json:"euid"`
 	// NetworkPath is the path a network manager with the default backend
 	// takes in this process, and why.
 	NetworkPath network.Path `json:"network_path"`
 	Checks      []Check      `json:"checks"`
 }
 
-// Probe runs every check and returns the report.
-func Probe() Report {
-	r := Report{OS: runtime.GOOS, Arch: runtime.GOARCH, EUID: os.Geteuid(), NetworkPath: network.DefaultPath()}
+// Options selects what Probe checks beyond the host itself.
+type Options struct {
+	// DiskDir is the directory whose filesystem the disk.reflink check
+	// asks about, where a runtime keeps its images. Empty means the
+	// current directory.
+	DiskDir string
+}
+
+// Probe runs every check for the current directory and returns the report.
+func Probe() Report { return ProbeWith(Options{}) }
+
+// ProbeWith runs every check and returns the report.
+func ProbeWith(opts Options) Report {
+	r := Report{
+		Version:     Version,
+		GoVersion:   runtime.Version(),
+		OS:          runtime.GOOS,
+		Arch:        runtime.GOARCH,
+		EUID:        os.Geteuid(),
+		NetworkPath: network.DefaultPath(),
+	}
+	clients := []Check{probeQMP(), probeFirecracker(), probeReflink(opts.DiskDir), probeZstd()}
 	if runtime.GOOS != "linux" {
 		r.Checks = append(r.Checks, Check{Name: "network.native", Detail: "Not available on this platform: TAP devices and rtnetlink need Linux"})
 		r.Checks = append(r.Checks, probeQEMU())
+		r.Checks = append(r.Checks, clients...)
 		return r
 	}
 	capEff, capErr := privilege.EffectiveCaps()
@@ -55,6 +83,7 @@ func Probe() Report {
 		probeQEMU(),
 		probeKVM(),
 	)
+	r.Checks = append(r.Checks, clients...)
 	return r
 }
 
@@ -163,11 +192,11 @@ func probeKVM() Check {
 	}
 	c.Available = true
 	if !HardwareVirtualization() {
-		c.Detail = "/dev/kvm creates VMs, but the CPU advertises neither vmx nor svm (nested or paravirtual KVM): " +
+		c.Detail = "/dev/kvm answers KVM_GET_API_VERSION, but the CPU advertises neither vmx nor svm (nested or paravirtual KVM): " +
 			"stock guest kernels run far slower than under TCG, so the demo uses TCG unless given --accel kvm"
 		return c
 	}
-	c.Detail = "/dev/kvm creates VMs and the CPU advertises hardware virtualisation"
+	c.Detail = "/dev/kvm answers KVM_GET_API_VERSION and the CPU advertises hardware virtualisation"
 	return c
 }
 

@@ -1,16 +1,15 @@
 package network
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
 	"os"
-	"os/exec"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/smolvm/smolvm-core/internal/netnstest"
 )
 
 // crashChildEnv names the namespace that TestCrashChild works in; the test
@@ -57,7 +56,7 @@ func TestCrashThenCollect(t *testing.T) {
 	before := namespaceState(t, ns)
 	collected := 0
 	for round := range 12 {
-		killChildAfter(t, ns, time.Duration(rand.IntN(40_000))*time.Microsecond)
+		netnstest.KillChildAfter(t, "TestCrashChild", []string{crashChildEnv + "=" + ns}, time.Duration(rand.IntN(40_000))*time.Microsecond)
 		c, err := m.CollectTAPs(context.Background(), CollectOptions{})
 		if err != nil {
 			t.Fatalf("round %d: CollectTAPs: %v", round, err)
@@ -66,32 +65,4 @@ func TestCrashThenCollect(t *testing.T) {
 		assertState(t, ns, before)
 	}
 	t.Logf("collected %d TAPs over 12 kills", collected)
-}
-
-// killChildAfter starts TestCrashChild in ns and kills it delay after it
-// reports that it is ready.
-func killChildAfter(t *testing.T, ns string, delay time.Duration) {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(), crashChildEnv+"="+ns)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	if line, err := bufio.NewReader(stdout).ReadString('\n'); err != nil || line != "ready\n" {
-		cmd.Process.Kill()
-		cmd.Wait()
-		t.Fatalf("crash child printed %q before ready: %v", line, err)
-	}
-	time.Sleep(delay)
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Wait(); err == nil {
-		t.Fatal("crash child exited on its own; it should loop until killed")
-	}
 }

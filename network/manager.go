@@ -116,30 +116,30 @@ const (
 
 // TAPInfo describes a TAP device as the kernel reports it.
 type TAPInfo struct {
-	Name  string
-	Index int
+	Name  string `json:"name"`
+	Index int    `json:"index"`
 	// Owner is the uid allowed to attach without CAP_NET_ADMIN, or
 	// NoOwner.
-	Owner int
+	Owner int `json:"owner"`
 	// Group is the gid allowed to attach, or -1 when none is set.
-	Group int
+	Group int `json:"group"`
 	// Persistent is true when the device outlives the process that opened
 	// it (TUNSETPERSIST).
-	Persistent bool
-	MultiQueue bool
+	Persistent bool `json:"persistent"`
+	MultiQueue bool `json:"multi_queue"`
 	// Up is the administrative state (IFF_UP).
-	Up bool
+	Up bool `json:"up"`
 	// Carrier is true while a process, such as a VMM, holds the device,
 	// whether or not the link is up.
-	Carrier bool
-	MTU     int
+	Carrier bool `json:"carrier"`
+	MTU     int  `json:"mtu"`
 	// Alias is the interface alias, which marks the devices a Manager
 	// creates (see MarkAlias).
-	Alias string
+	Alias string `json:"alias"`
 	// Marked is true when Alias is smolvm-core's mark.
-	Marked bool
+	Marked bool `json:"marked"`
 	// SandboxID is the sandbox named in the mark, if any.
-	SandboxID string
+	SandboxID string `json:"sandbox_id"`
 }
 
 // backend is one way to carry out the kernel work. Its methods get validated

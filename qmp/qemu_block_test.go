@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"runtime"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -245,5 +247,53 @@ func TestQEMUJobCancel(t *testing.T) {
 
 	if err := c.BlockdevDel(ctx, "slow0"); err != nil {
 		t.Errorf("BlockdevDel after the cancelled job: %v", err)
+	}
+}
+
+// TestQEMUKilledMidJob kills QEMU while a job runs and a waiter follows it:
+// the waiter must return an error that says the connection is gone, not
+// hang, and the client must leave no goroutine behind.
+func TestQEMUKilledMidJob(t *testing.T) {
+	vm := startQEMU(t)
+	c := vm.dial(t, nil)
+	ctx := qemuContext(t)
+	_, img := requireQEMU(t)
+	target := filepath.Join(vm.dir, "slow.qcow2")
+	createImage(t, img, target, "64M")
+	if err := c.BlockdevAddQcow2(ctx, qmp.Qcow2Node{NodeName: "slow0", Filename: target}); err != nil {
+		t.Fatalf("BlockdevAddQcow2: %v", err)
+	}
+	goroutines := runtime.NumGoroutine()
+
+	// At 1 KiB/s the copy would run for hours.
+	args := map[string]any{"job-id": "slow", "device": "disk0", "target": "slow0", "sync": "full", "speed": 1024}
+	if _, err := c.Execute(ctx, "blockdev-backup", args); err != nil {
+		t.Fatalf("blockdev-backup: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.WaitJob(ctx, "slow")
+		done <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	if err := vm.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+
+	select {
+	case err := <-done:
+		if !errors.Is(err, qmp.ErrDisconnected) {
+			t.Fatalf("WaitJob after QEMU was killed = %v, want an error matching ErrDisconnected", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("WaitJob did not return within 10 s of QEMU being killed")
+	}
+	c.Close()
+	deadline := time.Now().Add(2 * time.Second)
+	for runtime.NumGoroutine() > goroutines {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines before the job, %d after QEMU died and the client closed", goroutines, runtime.NumGoroutine())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

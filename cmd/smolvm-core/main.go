@@ -1,6 +1,7 @@
 // Command smolvm-core does the host-side work of a microVM sandbox from the
 // shell: TAP devices, addresses, routes and sysctls with direct kernel
-// calls, QEMU control over QMP, a capability report and an end-to-end demo.
+// calls, sandbox NAT, port forwards and egress limits in nftables, QEMU
+// control over QMP, a capability report and an end-to-end demo.
 //
 // Exit status: 0 on success, 1 when an operation fails, 2 on a usage error
 // (unknown command or flag, wrong number of arguments, invalid value).
@@ -19,6 +20,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/smolvm/smolvm-core/firewall"
 	"github.com/smolvm/smolvm-core/network"
 )
 
@@ -57,7 +59,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "smolvm-core: %v\n", err)
 	var uerr usageError
 	var verr *network.ValidationError
-	if errors.As(err, &uerr) || errors.As(err, &verr) {
+	var fverr *firewall.ValidationError
+	if errors.As(err, &uerr) || errors.As(err, &verr) || errors.As(err, &fverr) {
 		return 2
 	}
 	return 1
@@ -95,10 +98,16 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		newRouteCommand(g),
 		newDefaultInterfaceCommand(g),
 		newSysctlCommand(g),
+		newNATCommand(g),
+		newForwardCommand(g),
+		newEgressCommand(g),
+		newFirewallCommand(g),
 		newQMPCommand(),
 		newFCCommand(),
+		newDiskCommand(),
 		newDemoCommand(),
 		newGCCommand(g),
+		newSandboxCommand(g),
 	)
 	return root
 }

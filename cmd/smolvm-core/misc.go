@@ -19,18 +19,21 @@ func writeJSON(cmd *cobra.Command, v any) error {
 }
 
 func newCapsCommand() *cobra.Command {
-	var asJSON bool
+	var (
+		asJSON bool
+		opts   capabilities.Options
+	)
 	c := &cobra.Command{
 		Use:   "caps",
 		Short: "Report which paths work on this host, and why not",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r := capabilities.Probe()
+			r := capabilities.ProbeWith(opts)
 			if asJSON {
 				return writeJSON(cmd, r)
 			}
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintf(w, "%s/%s, euid %d\n", r.OS, r.Arch, r.EUID)
+			fmt.Fprintf(w, "smolvm-core %s, %s, %s/%s, euid %d\n", r.Version, r.GoVersion, r.OS, r.Arch, r.EUID)
 			for _, ch := range r.Checks {
 				state := "no"
 				if ch.Available {
@@ -42,6 +45,7 @@ func newCapsCommand() *cobra.Command {
 		},
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	c.Flags().StringVar(&opts.DiskDir, "dir", "", "directory whose filesystem the disk.reflink check asks about (default: the current directory)")
 	c.PersistentPreRunE = rejectNetns
 	return c
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/smolvm/smolvm-core/network"
+	"github.com/smolvm/smolvm-core/sandbox"
 )
 
 // addSandboxFlag adds --sandbox: the sandbox id that marks a new TAP.
@@ -72,36 +73,47 @@ func dash(s string) string {
 func newGCCommand(g *globals) *cobra.Command {
 	var (
 		asJSON bool
-		opts   network.CollectOptions
+		opts   sandbox.GCOptions
 	)
 	c := &cobra.Command{
 		Use:   "gc",
-		Short: "Remove what a crashed runtime left behind: marked TAPs that no process holds",
+		Short: "Remove what a crashed runtime left behind: unheld marked TAPs and orphaned firewall entries",
 		Long: "Find the TAP devices that smolvm-core marked (alias smolvm or smolvm:ID) and that no\n" +
-			"process holds, and delete them. Unmarked devices and TAPs a running VMM holds are never\n" +
-			"touched. --dry-run only reports what would be removed.",
+			"process holds, and delete them; then remove the firewall entries of every TAP that no\n" +
+			"longer exists. Unmarked devices, TAPs a running VMM holds and other nftables tables are\n" +
+			"never touched. --dry-run only reports what would be removed.",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return g.withManager(cmd, func(ctx context.Context, m *network.Manager) error {
-				c, err := m.CollectTAPs(ctx, opts)
+			return g.withSandboxes(cmd, func(ctx context.Context, m *sandbox.Manager) error {
+				r, err := m.GC(ctx, opts)
 				if asJSON {
-					if jerr := writeJSON(cmd, gcJSON(c, opts.DryRun)); jerr != nil {
+					if jerr := writeJSON(cmd, gcJSON(r)); jerr != nil {
 						return jerr
 					}
 					return err
 				}
 				out := cmd.OutOrStdout()
-				for _, t := range c.Found {
+				for _, t := range r.TAPs.Found {
 					fmt.Fprintf(out, "found tap %s (sandbox %s)\n", t.Name, dash(t.SandboxID))
 				}
-				for _, name := range c.Held {
+				for _, name := range r.TAPs.Held {
 					fmt.Fprintf(out, "kept tap %s: a process holds it\n", name)
 				}
-				for _, name := range c.Removed {
+				for _, name := range r.TAPs.Removed {
 					fmt.Fprintf(out, "removed tap %s\n", name)
 				}
+				verb := "removed"
 				if opts.DryRun {
-					fmt.Fprintf(out, "dry run: %d taps would be removed\n", len(c.Found))
+					verb = "would remove"
+				}
+				for _, tap := range r.Firewall {
+					fmt.Fprintf(out, "%s the firewall entries of tap %s, which is gone\n", verb, tap)
+				}
+				for _, path := range r.TempFiles {
+					fmt.Fprintf(out, "%s stale temporary file %s\n", verb, path)
+				}
+				if opts.DryRun {
+					fmt.Fprintf(out, "dry run: %d taps would be removed\n", len(r.TAPs.Found))
 				}
 				return err
 			})
@@ -109,14 +121,16 @@ func newGCCommand(g *globals) *cobra.Command {
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	c.Flags().BoolVar(&opts.DryRun, "dry-run", false, "report what would be removed and change nothing")
-	c.Flags().StringVar(&opts.SandboxID, "sandbox", "", "only collect the TAPs of this sandbox id")
+	c.Flags().StringVar(&opts.SandboxID, "sandbox", "", "only collect what belongs to this sandbox id")
+	c.Flags().StringArrayVar(&opts.TempDirs, "temp-dir", nil, "also remove stale temporary files of disk copies (.smolvm-tmp-*) in this directory; repeatable")
+	c.Flags().DurationVar(&opts.TempAge, "temp-age", sandbox.DefaultTempAge, "age after which such a temporary file counts as stale")
 	return c
 }
 
-// gcJSON is the --json form of a collection; lists are never null.
-func gcJSON(c network.Collection, dryRun bool) map[string]any {
+// gcJSON is the --json form of a GC report; lists are never null.
+func gcJSON(r sandbox.GCReport) map[string]any {
 	found := []map[string]any{}
-	for _, t := range c.Found {
+	for _, t := range r.TAPs.Found {
 		found = append(found, tapJSON(t))
 	}
 	orEmpty := func(s []string) []string {
@@ -126,7 +140,9 @@ func gcJSON(c network.Collection, dryRun bool) map[string]any {
 		return s
 	}
 	return map[string]any{
-		"dry_run": dryRun,
-		"taps":    map[string]any{"found": found, "removed": orEmpty(c.Removed), "held": orEmpty(c.Held)},
+		"dry_run":    r.DryRun,
+		"taps":       map[string]any{"found": found, "removed": orEmpty(r.TAPs.Removed), "held": orEmpty(r.TAPs.Held)},
+		"firewall":   orEmpty(r.Firewall),
+		"temp_files": orEmpty(r.TempFiles),
 	}
 }
