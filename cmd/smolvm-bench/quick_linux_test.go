@@ -24,6 +24,8 @@ func requireTools(t *testing.T) {
 	netnstest.RequireCommand(t, "sysctl", "procps")
 	netnstest.RequireCommand(t, "qemu-system-x86_64", "qemu-system-x86")
 	netnstest.RequireCommand(t, "qemu-img", "qemu-utils")
+	netnstest.RequireCommand(t, "nft", "nftables")
+	netnstest.RequireCommand(t, "time", "time")
 }
 
 // buildCLI builds smolvm-core into a temp directory and returns its path.
@@ -42,12 +44,12 @@ func buildCLI(t *testing.T) string {
 	return path
 }
 
-// checkNothingLeft fails t if a namespace or a QEMU temp directory of a run
-// is left.
+// checkNothingLeft fails t if a namespace or a temp directory of a run is
+// left.
 func checkNothingLeft(t *testing.T) {
 	t.Helper()
 	left, _ := filepath.Glob("/run/netns/" + bench.NetnsPrefix + "*")
-	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "smolvm-bench-qmp-*"))
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "smolvm-bench-*"))
 	if len(left)+len(dirs) > 0 {
 		t.Errorf("left after the run: %v", append(left, dirs...))
 	}
@@ -75,7 +77,8 @@ func TestQuickRunWritesEverySection(t *testing.T) {
 	report := string(data)
 	for _, want := range []string{
 		"Quick mode", "## Machine", "## Goals",
-		"## Prepare one TAP", "## Teardown and gc of many TAPs", "## Default interface lookup", "## QMP", "## Memory",
+		"## Prepare one TAP", "## Teardown and gc of many TAPs", "## Port forwards", "## Sandbox start and stop",
+		"## Default interface lookup", "## QMP", "## Disk image copy", "## Memory",
 		"`smolvm-bench --quick --cli " + cli,
 	} {
 		if !strings.Contains(report, want) {

@@ -63,16 +63,19 @@ func prepareSection(r *runner, s *Section) error {
 			"Each size gets a fresh namespace in which that many sandboxes were prepared first, " +
 			"each TAP with its own address and route. " +
 			fmt.Sprintf("Every path ran %s per size, interleaved; the TAP was deleted after each sample, untimed.", plural(n, "sample")),
-		"The paths: `PrepareTAP` and `AddRoute` on a native `network.Manager` bound to the namespace with `Options.Netns` " +
-			"(what the CLI and a runtime that keeps sandboxes in namespaces use); " +
-			"the same on a native manager that `network.New(Options{Backend: BackendNative})` opened on a thread " +
-			"inside the namespace and that is called from there (what a runtime in the host's namespace gets); " +
-			"the same on the library's command path (`BackendCommand`, here as root, so without sudo); " +
-			"the six `ip -n NS ...` and `ip netns exec NS sysctl` subprocesses a shell script runs (which set no mark); " +
-			"vishvananda/netlink's package functions (`LinkAdd` of a `Tuntap`, `AddrAdd`, `LinkSetUp`, `RouteAdd`, " +
-			"each on a new netlink socket) with a `/proc/sys` write, on a thread inside the namespace; " +
-			"and the floor: the same kernel calls as the library makes for a fresh TAP, mark included, " +
-			"with one reused netlink socket and no lookups or checks, on a thread inside the namespace. " +
+		"The paths:\n\n" +
+			"- smolvm-core native, `Options.Netns`: `PrepareTAP` and `AddRoute` on a native `network.Manager` bound to " +
+			"the namespace, as the CLI and a runtime that keeps sandboxes in namespaces use it.\n" +
+			"- smolvm-core native, opened inside the namespace: the same on a manager that " +
+			"`network.New(Options{Backend: BackendNative})` opened on a thread inside the namespace, called from that " +
+			"thread, as a runtime in the host's namespace uses it.\n" +
+			"- smolvm-core command path: the same with `BackendCommand`, here as root, so without sudo.\n" +
+			"- `ip` and `sysctl` subprocesses: the six `ip -n NS ...` and `ip netns exec NS sysctl` commands that a " +
+			"shell script runs. They set no mark.\n" +
+			"- vishvananda/netlink package functions: `LinkAdd` of a `Tuntap`, `AddrAdd`, `LinkSetUp` and `RouteAdd`, " +
+			"each on a new netlink socket, and a `/proc/sys` write, on a thread inside the namespace.\n" +
+			"- bare syscalls (floor): the kernel calls that the library makes for a fresh TAP, mark included, with one " +
+			"reused netlink socket and no lookups or checks, on a thread inside the namespace.\n\n" +
 			"Both native managers also ran the prepare as its separate public calls, to show where their time goes.",
 	}
 

@@ -77,7 +77,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	b.WriteString("Every comparison ran in this one process run, with its contenders interleaved sample by sample " +
 		"so that they share the machine's load, each in fresh network namespaces that the run created and deleted. " +
 		"Times are the median and the 90th percentile (p90, nearest rank) of the stated number of samples. " +
-		"A ratio divides the other contender's median by ours, so above 1× means ours is faster. " +
+		"Each ratio column says which median it divides by which: in a `÷ ours` column, above 1× means ours is faster. " +
 		"Expect other numbers on other machines: rerun the command.\n\n")
 
 	r.Machine.writeMarkdown(&b)

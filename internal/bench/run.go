@@ -30,8 +30,7 @@ type scale struct {
 	prepareSizes   []int // TAPs present before the measured prepare
 	prepareSamples int
 	teardownSizes  []int
-	// teardownSamples returns the samples per method for n TAPs. A single
-	// deletion of 1,000 TAPs takes about 20 s here, so large sizes get few.
+	// teardownSamples returns the samples per method for n TAPs.
 	teardownSamples func(n int) int
 	gcTAPs          int
 	gcSamples       int
@@ -39,8 +38,9 @@ type scale struct {
 	qmpRoundTrips   int
 	qmpStarts       int
 	qmpJobs         int
+	sandboxSamples  int
 	cliRuns         int
-	heapTAPs        int
+	heapSandboxes   int
 	forwardSizes    []int
 	forwardSamples  int
 	diskSize        int64
@@ -50,31 +50,54 @@ type scale struct {
 func newScale(quick bool) scale {
 	if quick {
 		return scale{
-			prepareSizes: []int{0, 20}, prepareSamples: 4,
-			teardownSizes: []int{10, 30}, teardownSamples: func(int) int { return 2 },
-			gcTAPs: 30, gcSamples: 1,
-			lookupSamples: 10,
-			qmpRoundTrips: 20, qmpStarts: 2, qmpJobs: 2,
-			cliRuns: 2, heapTAPs: 30,
-			forwardSizes: []int{10, 100}, forwardSamples: 4,
-			diskSize: 64 << 20, diskSamples: 1,
+			prepareSizes:    []int{0, 20},
+			prepareSamples:  4,
+			teardownSizes:   []int{10, 30},
+			teardownSamples: func(int) int { return 2 },
+			gcTAPs:          30,
+			gcSamples:       1,
+			lookupSamples:   10,
+			qmpRoundTrips:   20,
+			qmpStarts:       2,
+			qmpJobs:         2,
+			sandboxSamples:  3,
+			cliRuns:         2,
+			heapSandboxes:   30,
+			forwardSizes:    []int{10, 100},
+			forwardSamples:  4,
+			diskSize:        64 << 20,
+			diskSamples:     1,
 		}
 	}
 	return scale{
-		prepareSizes: []int{0, 100, 1000}, prepareSamples: 200,
-		teardownSizes: []int{100, 1000}, teardownSamples: func(n int) int {
-			if n >= 1000 {
-				return 3
-			}
-			return 10
-		},
-		gcTAPs: 1000, gcSamples: 3,
-		lookupSamples: 200,
-		qmpRoundTrips: 500, qmpStarts: 10, qmpJobs: 20,
-		cliRuns: 10, heapTAPs: 1000,
-		forwardSizes: []int{10, 1000, 10000}, forwardSamples: 200,
-		diskSize: 1 << 30, diskSamples: 5,
+		prepareSizes:    []int{0, 100, 1000},
+		prepareSamples:  200,
+		teardownSizes:   []int{100, 1000},
+		teardownSamples: fullTeardownSamples,
+		gcTAPs:          1000,
+		gcSamples:       3,
+		lookupSamples:   200,
+		qmpRoundTrips:   500,
+		qmpStarts:       10,
+		qmpJobs:         20,
+		sandboxSamples:  50,
+		cliRuns:         10,
+		heapSandboxes:   1000,
+		forwardSizes:    []int{10, 1000, 10000},
+		forwardSamples:  200,
+		diskSize:        1 << 30,
+		diskSamples:     5,
 	}
+}
+
+// fullTeardownSamples returns the samples per method of a full run for n
+// TAPs. Deleting 1,000 TAPs one by one takes about 20 s on a 2-CPU VM, so
+// large sizes get few.
+func fullTeardownSamples(n int) int {
+	if n >= 1000 {
+		return 3
+	}
+	return 10
 }
 
 // runner carries the state that the sections share.

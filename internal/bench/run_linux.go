@@ -20,8 +20,11 @@ type sectionDef struct {
 var sectionDefs = []sectionDef{
 	{"prepare", "Prepare one TAP", prepareSection},
 	{"teardown", "Teardown and gc of many TAPs", teardownSection},
+	{"forward", "Port forwards", forwardSection},
+	{"sandbox", "Sandbox start and stop", sandboxSection},
 	{"default-interface", "Default interface lookup", lookupSection},
 	{"qmp", "QMP", qmpSection},
+	{"disk", "Disk image copy", diskSection},
 	{"memory", "Memory", memorySection},
 }
 
