@@ -117,7 +117,7 @@ func (r *runner) forwardAt(size, n int) (res forwardResult, err error) {
 	return res, err
 }
 
-// forwardContenders returns the paths; each sample records its add and its
+// forwardContenders returns the paths. Each sample records its add and its
 // remove time in res.
 func forwardContenders(native, command *firewall.Manager, thread *nsThread, res *forwardResult) []contender {
 	f := firewall.Forward{HostPort: forwardPort, Guest: forwardGuest, TAP: forwardTAP}

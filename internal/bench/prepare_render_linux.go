@@ -26,6 +26,27 @@ func renderPrepare(s *Section, results []prepareResult) {
 			"and with `Options.Netns` the two hops into the namespace, for `/dev/net/tun` and for `/proc/sys`. "+
 			"The last table shows how that cost falls on the public calls.",
 		formatDuration(floor), formatDuration(prepareGoal), relation))
+	if len(results) > 1 {
+		s.Notes = append(s.Notes, splitGrowth(results[0], results[len(results)-1]))
+	}
+}
+
+// splitGrowth names the public call of the Options.Netns manager whose
+// median grew the most from the first size to the last.
+func splitGrowth(first, last prepareResult) string {
+	var (
+		worst        string
+		from, to     time.Duration
+		largestDelta time.Duration
+	)
+	for _, name := range first.split[0].names {
+		a, b := summarize(first.split[0].times[name]).Median, summarize(last.split[0].times[name]).Median
+		if b-a > largestDelta || worst == "" {
+			worst, from, to, largestDelta = name, a, b, b-a
+		}
+	}
+	return fmt.Sprintf("From %s to %s TAPs present, the call whose median grew the most on the `Options.Netns` manager is %s, "+
+		"from %s to %s.", formatCount(first.size), formatCount(last.size), worst, formatDuration(from), formatDuration(to))
 }
 
 func preparePerSize(s *Section, res prepareResult) Table {

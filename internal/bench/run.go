@@ -91,8 +91,8 @@ func newScale(quick bool) scale {
 }
 
 // fullTeardownSamples returns the samples per method of a full run for n
-// TAPs. Deleting 1,000 TAPs one by one takes about 20 s on a 2-CPU VM, so
-// large sizes get few.
+// TAPs. Deleting 1,000 TAPs one by one took about 20 s on the 2-CPU
+// development VM, so large sizes get few.
 func fullTeardownSamples(n int) int {
 	if n >= 1000 {
 		return 3
