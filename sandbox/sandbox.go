@@ -38,12 +38,7 @@ func New(opts Options) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	fwBackend := map[network.Backend]firewall.Backend{
-		network.BackendAuto:    firewall.BackendAuto,
-		network.BackendNative:  firewall.BackendNative,
-		network.BackendCommand: firewall.BackendCommand,
-	}[opts.Backend]
-	fw, err := firewall.New(firewall.Options{Netns: opts.Netns, Backend: fwBackend, Logger: opts.Logger})
+	fw, err := firewall.New(firewall.Options{Netns: opts.Netns, Backend: firewall.BackendFor(opts.Backend), Logger: opts.Logger})
 	if err != nil {
 		n.Close()
 		return nil, err

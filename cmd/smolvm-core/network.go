@@ -16,20 +16,26 @@ import (
 // withManager opens a network manager for the global --netns flag, runs fn
 // and closes the manager.
 func (g *globals) withManager(cmd *cobra.Command, fn func(ctx context.Context, m *network.Manager) error) error {
-	backend, err := network.ParseBackend(g.backend)
+	backend, logger, err := g.pathOptions(cmd)
 	if err != nil {
-		return usageError{err}
+		return err
 	}
-	m, err := network.New(network.Options{
-		Netns:   g.netns,
-		Backend: backend,
-		Logger:  slog.New(newWarningHandler(cmd.ErrOrStderr())),
-	})
+	m, err := network.New(network.Options{Netns: g.netns, Backend: backend, Logger: logger})
 	if err != nil {
 		return err
 	}
 	defer m.Close()
 	return fn(cmd.Context(), m)
+}
+
+// pathOptions returns the --backend flag's path and the logger that prints
+// the fallback warning on stderr, shared by every network command.
+func (g *globals) pathOptions(cmd *cobra.Command) (network.Backend, *slog.Logger, error) {
+	backend, err := network.ParseBackend(g.backend)
+	if err != nil {
+		return 0, nil, usageError{err}
+	}
+	return backend, slog.New(newWarningHandler(cmd.ErrOrStderr())), nil
 }
 
 // addOwnerFlag adds --owner: a uid or user name, as `ip tuntap ... user`
