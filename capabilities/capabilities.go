@@ -9,8 +9,10 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"strconv"
 	"strings"
+
+	"github.com/smolvm/smolvm-core/internal/privilege"
+	"github.com/smolvm/smolvm-core/network"
 )
 
 // Check is the result of one probe.
@@ -26,48 +28,34 @@ type Check struct {
 
 // Report is the set of probes for this host.
 type Report struct {
-	OS     string  `json:"os"`
-	Arch   string  `json:"arch"`
-	EUID   int     `json:"euid"`
-	Checks []Check `json:"checks"`
+	OS   string `json:"os"`
+	Arch string `json:"arch"`
+	EUID int    `json:"euid"`
+	// NetworkPath is the path a network manager with the default backend
+	// takes in this process, and why.
+	NetworkPath network.Path `json:"network_path"`
+	Checks      []Check      `json:"checks"`
 }
-
-// Linux capability bits, from linux/capability.h.
-const (
-	capNetAdmin = 12
-	capSysAdmin = 21
-)
 
 // Probe runs every check and returns the report.
 func Probe() Report {
-	r := Report{OS: runtime.GOOS, Arch: runtime.GOARCH, EUID: os.Geteuid()}
+	r := Report{OS: runtime.GOOS, Arch: runtime.GOARCH, EUID: os.Geteuid(), NetworkPath: network.DefaultPath()}
 	if runtime.GOOS != "linux" {
 		r.Checks = append(r.Checks, Check{Name: "network.native", Detail: "Not available on this platform: TAP devices and rtnetlink need Linux"})
 		r.Checks = append(r.Checks, probeQEMU())
 		return r
 	}
-	capEff, capErr := effectiveCaps()
+	capEff, capErr := privilege.EffectiveCaps()
+	command := probeNetworkCommand()
 	r.Checks = append(r.Checks,
 		probeNativeNetwork(capEff, capErr),
+		command,
+		probeNetworkPath(r.NetworkPath, command),
 		probeNetns(capEff, capErr),
 		probeQEMU(),
 		probeKVM(),
 	)
 	return r
-}
-
-// effectiveCaps reads the effective capability mask of this process.
-func effectiveCaps() (uint64, error) {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if hex, ok := strings.CutPrefix(line, "CapEff:"); ok {
-			return strconv.ParseUint(strings.TrimSpace(hex), 16, 64)
-		}
-	}
-	return 0, os.ErrNotExist
 }
 
 func probeNativeNetwork(capEff uint64, capErr error) Check {
@@ -82,7 +70,7 @@ func probeNativeNetwork(capEff uint64, capErr error) Check {
 		c.Detail = "cannot read the process capabilities: " + capErr.Error()
 		return c
 	}
-	if capEff&(1<<capNetAdmin) == 0 {
+	if capEff&(1<<privilege.CapNetAdmin) == 0 {
 		c.Detail = "CAP_NET_ADMIN is missing: run as root or grant it (setcap cap_net_admin+ep BINARY)"
 		return c
 	}
@@ -91,12 +79,57 @@ func probeNativeNetwork(capEff uint64, capErr error) Check {
 	return c
 }
 
+// probeNetworkPath reports the path a network manager takes here, native
+// or command, and whether that path works.
+func probeNetworkPath(p network.Path, command Check) Check {
+	c := Check{Name: "network.path", Available: true, Detail: p.Backend.String() + ": " + p.Reason}
+	if p.Backend == network.BackendCommand && !command.Available {
+		c.Available = false
+		c.Detail += "; the command path does not work either: " + command.Detail
+	}
+	return c
+}
+
+// probeNetworkCommand reports whether the command path can run: ip and
+// sysctl are installed and, for a process that is not root, sudo lets it
+// run them without a password. `sudo -n -l CMD` only reads the sudo policy.
+func probeNetworkCommand() Check {
+	c := Check{Name: "network.command"}
+	var tools []string
+	for _, t := range []struct{ name, pkg string }{{"ip", "iproute2"}, {"sysctl", "procps"}} {
+		path, err := exec.LookPath(t.name)
+		if err != nil {
+			c.Detail = t.name + " is not in PATH: apt-get install " + t.pkg
+			return c
+		}
+		tools = append(tools, path)
+	}
+	if os.Geteuid() == 0 {
+		c.Available = true
+		c.Detail = "ip and sysctl are installed and run as root"
+		return c
+	}
+	if _, err := exec.LookPath("sudo"); err != nil {
+		c.Detail = "not root and sudo is not installed: apt-get install sudo and allow ip and sysctl without a password"
+		return c
+	}
+	for _, path := range tools {
+		if err := exec.Command("sudo", "-n", "-l", path).Run(); err != nil {
+			c.Detail = "sudo -n does not allow " + path + ": add a NOPASSWD sudoers rule for ip and sysctl"
+			return c
+		}
+	}
+	c.Available = true
+	c.Detail = "ip and sysctl are installed and sudo -n allows them"
+	return c
+}
+
 func probeNetns(capEff uint64, capErr error) Check {
 	c := Check{Name: "netns"}
 	switch {
 	case capErr != nil:
 		c.Detail = "cannot read the process capabilities: " + capErr.Error()
-	case capEff&(1<<capSysAdmin) == 0:
+	case capEff&(1<<privilege.CapSysAdmin) == 0:
 		c.Detail = "CAP_SYS_ADMIN is missing, so --netns cannot enter a namespace: run as root"
 	default:
 		c.Available = true

@@ -11,9 +11,9 @@ import (
 
 // The benchmarks time a sandbox's network start and stop. Start prepares a
 // TAP (create, address, up, route_localnet) and adds the guest route; stop
-// deletes the TAP. Each runs once with the library and once with the `ip`
-// and `sysctl` subprocesses that runtimes without a native path run. Run
-// them with:
+// deletes the TAP. Each runs with the library's native path, with its
+// command path, and with the bare `ip` and `sysctl` subprocesses that a
+// shell script runs. Run them with:
 //
 //	go test -run '^$' -bench . ./network
 
@@ -48,9 +48,9 @@ func runCommands(b *testing.B, cmds [][]string) {
 	}
 }
 
-func benchManager(b *testing.B) *Manager {
+func benchManager(b *testing.B, backend Backend) *Manager {
 	b.Helper()
-	m, err := New(Options{Netns: netnstest.New(b)})
+	m, err := New(Options{Netns: netnstest.New(b), Backend: backend})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func benchManager(b *testing.B) *Manager {
 	return m
 }
 
-func startNative(b *testing.B, m *Manager) {
+func startManager(b *testing.B, m *Manager) {
 	b.Helper()
 	ctx := context.Background()
 	if err := m.PrepareTAP(ctx, "tap0", testUID, benchHost); err != nil {
@@ -69,11 +69,17 @@ func startNative(b *testing.B, m *Manager) {
 	}
 }
 
-func BenchmarkStartNative(b *testing.B) {
-	m := benchManager(b)
+func BenchmarkStartNative(b *testing.B) { benchStart(b, BackendNative) }
+
+// BenchmarkStartCommandPath is the library on its command path, as an
+// unprivileged runtime would use it (here without sudo, as root).
+func BenchmarkStartCommandPath(b *testing.B) { benchStart(b, BackendCommand) }
+
+func benchStart(b *testing.B, backend Backend) {
+	m := benchManager(b, backend)
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		startNative(b, m)
+		startManager(b, m)
 		b.StopTimer()
 		if err := m.DeleteTAP(context.Background(), "tap0"); err != nil {
 			b.Fatal(err)
@@ -94,11 +100,11 @@ func BenchmarkStartCommands(b *testing.B) {
 }
 
 func BenchmarkStopNative(b *testing.B) {
-	m := benchManager(b)
+	m := benchManager(b, BackendNative)
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		startNative(b, m)
+		startManager(b, m)
 		b.StartTimer()
 		if err := m.DeleteTAP(context.Background(), "tap0"); err != nil {
 			b.Fatal(err)

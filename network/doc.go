@@ -4,14 +4,22 @@
 //
 // A [Manager] does the work with direct kernel calls: ioctls on /dev/net/tun,
 // rtnetlink through one netlink handle that it keeps for its whole life, and
-// writes under /proc/sys. No subprocess is started. A manager may be bound to
-// a named network namespace (as `ip -n NAME` is), and then every operation,
-// TAP creation and sysctl writes included, happens inside that namespace.
+// writes under /proc/sys. When this process may not do that, it runs `ip`
+// and `sysctl` instead, with the same results (see [Backend]). A manager may
+// be bound to a named network namespace (as `ip -n NAME` is), and then every
+// operation, TAP creation and sysctl writes included, happens inside that
+// namespace.
 //
-// Privilege: changing links, addresses, routes and sysctls needs root or
-// CAP_NET_ADMIN in the owning user namespace; binding to a named namespace
-// needs CAP_SYS_ADMIN as well. Without it the kernel's EPERM comes back as an
-// error that matches [io/fs.ErrPermission].
+// Privilege: the native path needs root or CAP_NET_ADMIN in the owning user
+// namespace, and CAP_SYS_ADMIN as well for a named namespace. The command
+// path needs root or a sudo rule that lets this user run ip and sysctl
+// without a password. A refusal comes back as an error that matches
+// [io/fs.ErrPermission].
+//
+// Every TAP a Manager creates is marked with an interface alias (see
+// [MarkAlias]), so [Manager.CollectTAPs] can remove what a crashed runtime
+// left behind without touching anyone else's devices, and
+// [Manager.DeleteTAPs] deletes many TAPs with one kernel deletion.
 //
 // Every method validates its input before it touches the kernel and rejects
 // bad input with a [*ValidationError] that names the field and the value.
@@ -23,7 +31,9 @@
 // that already exists in the requested form succeeds without changing it, and
 // so do adding an address or route that is already there and setting an up
 // link up. [Manager.PrepareTAP] undoes what it created when a later
-// step fails.
+// step fails. A route to a destination through another device is an error
+// matching [io/fs.ErrExist] when that device is up; when it is down the
+// kernel reports [syscall.ENETDOWN] first.
 //
 // On platforms other than Linux every operation returns an error that matches
 // [errors.ErrUnsupported] and reads "Not available on this platform".

@@ -83,6 +83,19 @@ func existsError(format string, args ...any) error {
 	return &conflictError{msg: fmt.Sprintf(format, args...), target: fs.ErrExist}
 }
 
+// notTAPError returns a cause for a create that finds another kind of
+// device: it matches both fs.ErrExist and ErrNotTAP.
+func notTAPError(format string, args ...any) error {
+	return &notTAPExists{msg: fmt.Sprintf(format, args...)}
+}
+
+type notTAPExists struct{ msg string }
+
+func (e *notTAPExists) Error() string { return e.msg }
+func (e *notTAPExists) Is(target error) bool {
+	return target == fs.ErrExist || target == ErrNotTAP
+}
+
 // busyError returns a cause that matches syscall.EBUSY.
 func busyError(format string, args ...any) error {
 	return &conflictError{msg: fmt.Sprintf(format, args...), target: syscall.EBUSY}

@@ -1,7 +1,9 @@
 package network
 
 import (
+	"context"
 	"errors"
+	"io/fs"
 	"net"
 	"net/netip"
 	"os"
@@ -11,7 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-func (n *native) listAddrs(dev string) ([]netip.Prefix, error) {
+func (n *native) listAddrs(_ context.Context, dev string) ([]netip.Prefix, error) {
 	l, err := n.link(dev)
 	if err != nil {
 		return nil, err
@@ -54,7 +56,7 @@ func prefixIPNet(p netip.Prefix) *net.IPNet {
 	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), bits)}
 }
 
-func (n *native) addAddr(dev string, p netip.Prefix) error {
+func (n *native) addAddr(_ context.Context, dev string, p netip.Prefix) error {
 	l, err := n.link(dev)
 	if err != nil {
 		return err
@@ -66,7 +68,7 @@ func (n *native) addAddr(dev string, p netip.Prefix) error {
 	return kernelError(err)
 }
 
-func (n *native) delAddr(dev string, p netip.Prefix) error {
+func (n *native) delAddr(_ context.Context, dev string, p netip.Prefix) error {
 	l, err := n.link(dev)
 	if err != nil {
 		return err
@@ -80,7 +82,7 @@ func (n *native) delAddr(dev string, p netip.Prefix) error {
 	return kernelError(err)
 }
 
-func (n *native) setLinkUp(dev string) error {
+func (n *native) setLinkUp(_ context.Context, dev string) error {
 	l, err := n.link(dev)
 	if err != nil {
 		return err
@@ -88,7 +90,7 @@ func (n *native) setLinkUp(dev string) error {
 	return kernelError(n.h.LinkSetUp(l))
 }
 
-func (n *native) addRoute(dst netip.Prefix, dev string) error {
+func (n *native) addRoute(_ context.Context, dst netip.Prefix, dev string) error {
 	l, err := n.link(dev)
 	if err != nil {
 		return err
@@ -132,7 +134,7 @@ var (
 	probeIPv6 = net.ParseIP("2001:4860:4860::8888")
 )
 
-func (n *native) defaultInterface(family Family) (string, error) {
+func (n *native) defaultInterface(_ context.Context, family Family) (string, error) {
 	probe := probeIPv4
 	if family == IPv6 {
 		probe = probeIPv6
@@ -157,18 +159,21 @@ func (n *native) defaultInterface(family Family) (string, error) {
 // writeSysctl writes value to /proc/sys/path inside the manager's namespace.
 // path has been checked by SysctlPath; openat2 with RESOLVE_BENEATH also
 // keeps the kernel from resolving it outside /proc/sys.
-func (n *native) writeSysctl(path, value string) error {
+func (n *native) writeSysctl(_ context.Context, path, value string) error {
 	return n.inNetns(func() error {
 		f, err := openSysctl(path)
+		if errors.Is(err, syscall.EACCES) {
+			return &sysctlDenied{pathCause(err)}
+		}
 		if err != nil {
-			return err
+			return pathCause(err)
 		}
 		_, werr := f.WriteString(value)
 		cerr := f.Close()
 		if werr != nil {
-			return werr
+			return pathCause(werr)
 		}
-		return cerr
+		return pathCause(cerr)
 	})
 }
 
@@ -191,4 +196,14 @@ func openSysctl(path string) (*os.File, error) {
 		return nil, err
 	}
 	return os.NewFile(uintptr(fd), "/proc/sys/"+path), nil
+}
+
+// pathCause returns the errno inside a file error, because the operation
+// error already names the key, and the command path reports the bare errno.
+func pathCause(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/smolvm/smolvm-core/internal/nsutil"
+	"github.com/smolvm/smolvm-core/internal/privilege"
 )
 
 // native does the kernel work with rtnetlink, TUN ioctls and /proc/sys.
@@ -23,8 +24,15 @@ type native struct {
 	busyTimeout time.Duration
 }
 
-func newBackend(opts Options) (backend, error) {
+// nativeBuilt reports whether this build has the native path.
+const nativeBuilt = true
+
+func newNative(opts Options) (backend, error) {
 	n := &native{ns: netns.None(), busyTimeout: opts.BusyTimeout}
+	if opts.Netns != "" && !privilege.HasSysAdmin() {
+		// The netlink library reports this as text without the errno.
+		return nil, &OpError{Op: "enter netns", Object: opts.Netns, Err: syscall.EPERM}
+	}
 	if opts.Netns != "" {
 		ns, err := netns.GetFromName(opts.Netns)
 		if err != nil {

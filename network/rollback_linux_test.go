@@ -12,7 +12,7 @@ import (
 // last step of PrepareTAP.
 type failingSysctl struct{ backend }
 
-func (failingSysctl) writeSysctl(string, string) error { return syscall.EROFS }
+func (failingSysctl) writeSysctl(context.Context, string, string) error { return syscall.EROFS }
 
 func TestPrepareTAPRollsBack(t *testing.T) {
 	ctx := context.Background()

@@ -15,12 +15,18 @@ import (
 
 // createTAP creates the device, or accepts an existing one of the requested
 // form, retrying with backoff while the kernel reports it busy.
-func (n *native) createTAP(ctx context.Context, name string, owner int) (bool, error) {
-	deadline := time.Now().Add(n.busyTimeout)
+func (n *native) createTAP(ctx context.Context, name string, owner int, o tapOptions) (bool, error) {
+	return retryBusy(ctx, n.busyTimeout, func() (bool, error) { return n.tryCreateTAP(name, owner, o) })
+}
+
+// retryBusy calls try until it returns something other than EBUSY, timeout
+// has passed (a negative timeout means one try) or ctx ends.
+func retryBusy(ctx context.Context, timeout time.Duration, try func() (bool, error)) (bool, error) {
+	deadline := time.Now().Add(timeout)
 	delay := 5 * time.Millisecond
 	for {
-		created, err := n.tryCreateTAP(name, owner)
-		if !errors.Is(err, syscall.EBUSY) || n.busyTimeout < 0 || time.Now().After(deadline) {
+		created, err := try()
+		if !errors.Is(err, syscall.EBUSY) || timeout < 0 || time.Now().After(deadline) {
 			return created, err
 		}
 
@@ -35,27 +41,28 @@ func (n *native) createTAP(ctx context.Context, name string, owner int) (bool, e
 	}
 }
 
-func (n *native) tryCreateTAP(name string, owner int) (bool, error) {
+func (n *native) tryCreateTAP(name string, owner int, o tapOptions) (bool, error) {
 	l, err := n.getTunLink(name)
 	switch {
 	case err == nil:
-		return false, checkExistingTAP(l, owner)
+		return false, checkExistingTAP(l, owner, o)
 	case !errors.Is(err, ErrNoDevice):
 		return false, err
 	}
 
-	err = n.inNetns(func() error { return openPersistentTAP(name, owner) })
+	err = n.inNetns(func() error { return n.makeTAP(name, owner, o.alias()) })
 	return err == nil, err
 }
 
 // checkExistingTAP accepts an existing device only when it is what
-// createTAP would have made and no process holds it.
-func checkExistingTAP(l *tunLink, owner int) error {
+// createTAP would have made, not marked for another sandbox, and no process
+// holds it.
+func checkExistingTAP(l *tunLink, owner int, o tapOptions) error {
 	switch {
 	case l.kind != "tun":
-		return existsError("device exists and is of kind %s, not a tap", kindString(l.kind))
+		return notTAPError("device exists and is of kind %s, not a tap", kindString(l.kind))
 	case !l.isTAP():
-		return existsError("device exists and is a tun, not a tap")
+		return notTAPError("device exists and is a tun, not a tap")
 	case l.multiQueue:
 		return existsError("tap exists and is multi-queue")
 	case !l.persistent:
@@ -70,7 +77,7 @@ func checkExistingTAP(l *tunLink, owner int) error {
 	case l.carrier:
 		return busyError("tap is in use by another process")
 	}
-	return nil
+	return checkMark(l.alias, o)
 }
 
 func kindString(kind string) string {
@@ -94,31 +101,20 @@ type ifreq struct {
 	_     [22]byte
 }
 
-// openPersistentTAP runs the ioctls of `ip tuntap add mode tap user UID`.
-// The device only survives when TUNSETPERSIST succeeds, so an error at any
-// step leaves nothing behind once the file is closed.
-func openPersistentTAP(name string, owner int) error {
+// makeTAP runs the ioctls of `ip tuntap add mode tap user UID`, and marks
+// the device with alias before it makes it persistent. The device only
+// survives when TUNSETPERSIST succeeds, so an error at any step, or the
+// death of this process, leaves nothing behind once the file is closed, and
+// a device that survives is always marked. It must run on a thread in the
+// manager's namespace (see inNetns).
+func (n *native) makeTAP(name string, owner int, alias string) error {
 	f, err := os.OpenFile("/dev/net/tun", os.O_RDWR|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
+	fd := int(f.Fd())
 
-	raw, err := f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var ioctlErr error
-	err = raw.Control(func(fd uintptr) {
-		ioctlErr = tapIoctls(int(fd), name, owner)
-	})
-	if err != nil {
-		return err
-	}
-	return ioctlErr
-}
-
-func tapIoctls(fd int, name string, owner int) error {
 	var req ifreq
 	copy(req.name[:], name)
 	// IFF_TUN_EXCL makes the kernel fail with EBUSY instead of attaching
@@ -133,7 +129,20 @@ func tapIoctls(fd int, name string, owner int) error {
 			return err
 		}
 	}
+	if err := n.setAlias(name, alias); err != nil {
+		return err
+	}
 	return unix.IoctlSetInt(fd, unix.TUNSETPERSIST, 1)
+}
+
+// setAlias sets the interface alias of the device name, as
+// `ip link set dev NAME alias ALIAS` does.
+func (n *native) setAlias(name, alias string) error {
+	l, err := n.getTunLink(name)
+	if err != nil {
+		return err
+	}
+	return kernelError(n.h.LinkSetAlias(&netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: l.index}}, alias))
 }
 
 func ioctlPtr(fd int, req uint, arg unsafe.Pointer) error {
@@ -144,7 +153,7 @@ func ioctlPtr(fd int, req uint, arg unsafe.Pointer) error {
 	return nil
 }
 
-func (n *native) deleteTAP(name string) error {
+func (n *native) deleteTAP(_ context.Context, name string) error {
 	l, err := n.getTunLink(name)
 	if err != nil {
 		return err
@@ -155,14 +164,20 @@ func (n *native) deleteTAP(name string) error {
 	return kernelError(n.h.LinkDel(&netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: l.index}}))
 }
 
-func (n *native) tapInfo(name string) (TAPInfo, error) {
+func (n *native) tapInfo(_ context.Context, name string) (TAPInfo, error) {
 	l, err := n.getTunLink(name)
 	if err != nil {
 		return TAPInfo{}, err
 	}
+	return l.tapInfo()
+}
+
+// tapInfo converts l to the exported form, or fails with ErrNotTAP.
+func (l *tunLink) tapInfo() (TAPInfo, error) {
 	if !l.isTAP() {
 		return TAPInfo{}, ErrNotTAP
 	}
+	id, marked := parseMark(l.alias)
 	return TAPInfo{
 		Name:       l.name,
 		Index:      l.index,
@@ -173,5 +188,8 @@ func (n *native) tapInfo(name string) (TAPInfo, error) {
 		Up:         l.flags&unix.IFF_UP != 0,
 		Carrier:    l.carrier,
 		MTU:        l.mtu,
+		Alias:      l.alias,
+		SandboxID:  id,
+		Marked:     marked,
 	}, nil
 }

@@ -24,6 +24,8 @@ type tunLink struct {
 	persistent bool
 	owner      int // NoOwner when none is set
 	group      int // -1 when none is set
+	alias      string
+	linkGroup  uint32 // the interface group (IFLA_GROUP), not the TUN group
 }
 
 func (l *tunLink) isTAP() bool { return l.kind == "tun" && l.tunType == unix.IFF_TAP }
@@ -71,6 +73,10 @@ func parseTunLink(b []byte) (*tunLink, error) {
 			l.name = cString(a.value)
 		case unix.IFLA_MTU:
 			l.mtu = int(u32(a.value))
+		case unix.IFLA_IFALIAS:
+			l.alias = cString(a.value)
+		case unix.IFLA_GROUP:
+			l.linkGroup = u32(a.value)
 		case unix.IFLA_CARRIER:
 			l.carrier = len(a.value) > 0 && a.value[0] != 0
 		case unix.IFLA_LINKINFO:

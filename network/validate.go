@@ -193,3 +193,11 @@ func validateSysctlValue(key, value string) error {
 	}
 	return nil
 }
+
+// ValidateHostAddress checks p as an IPv4 host address with its prefix
+// length, as AddAddr, ConfigureTAP and PrepareTAP do before any kernel
+// call: not the network or broadcast address of its prefix, not loopback,
+// multicast or unspecified. field names the input in the error.
+func ValidateHostAddress(field string, p netip.Prefix) error {
+	return validateHostAddress(field, p)
+}

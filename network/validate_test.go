@@ -253,3 +253,29 @@ func TestReservedInterfaceNames(t *testing.T) {
 		}
 	}
 }
+
+func TestValidateNetnsName(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ok   bool
+	}{
+		{"sandbox-1", true},
+		{"a.b_c", true},
+		{"", false},
+		{".", false},
+		{"..", false},
+		{"a/b", false},
+		{"a b", false},
+		{"a\tb", false},
+		{"a\x7fb", false},
+		{strings.Repeat("n", 256), false},
+	} {
+		err := ValidateNetnsName(tc.name)
+		if (err == nil) != tc.ok {
+			t.Errorf("ValidateNetnsName(%q) = %v, want ok=%v", tc.name, err, tc.ok)
+		}
+		if err != nil && !errors.Is(err, fs.ErrInvalid) {
+			t.Errorf("ValidateNetnsName(%q) = %v, which does not match fs.ErrInvalid", tc.name, err)
+		}
+	}
+}

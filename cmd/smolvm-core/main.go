@@ -1,6 +1,7 @@
 // Command smolvm-core does the host-side work of a microVM sandbox from the
 // shell: TAP devices, addresses, routes and sysctls with direct kernel
-// calls, QEMU control over QMP, a capability report and an end-to-end demo.
+// calls, sandbox NAT, port forwards and egress limits in nftables, QEMU
+// control over QMP, a capability report and an end-to-end demo.
 //
 // Exit status: 0 on success, 1 when an operation fails, 2 on a usage error
 // (unknown command or flag, wrong number of arguments, invalid value).
@@ -19,6 +20,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/smolvm/smolvm-core/firewall"
 	"github.com/smolvm/smolvm-core/network"
 )
 
@@ -35,7 +37,8 @@ func usagef(format string, args ...any) error {
 
 // globals holds the flags that every subcommand shares.
 type globals struct {
-	netns string
+	netns   string
+	backend string
 }
 
 func main() {
@@ -56,7 +59,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "smolvm-core: %v\n", err)
 	var uerr usageError
 	var verr *network.ValidationError
-	if errors.As(err, &uerr) || errors.As(err, &verr) {
+	var fverr *firewall.ValidationError
+	if errors.As(err, &uerr) || errors.As(err, &verr) || errors.As(err, &fverr) {
 		return 2
 	}
 	return 1
@@ -81,6 +85,9 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.PersistentFlags().StringVar(&g.netns, "netns", "",
 		"run network operations inside the named network namespace in /run/netns, as 'ip -n NAME' does")
+	root.PersistentFlags().StringVar(&g.backend, "backend", "auto",
+		"network path: native (direct kernel calls), command (ip and sysctl subprocesses, through sudo -n when not root), "+
+			"or auto (native when permitted; SMOLVM_DISABLE_NATIVE_NETWORKING=1 forces command)")
 	root.CompletionOptions.DisableDefaultCmd = true
 
 	root.AddCommand(
@@ -91,8 +98,14 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		newRouteCommand(g),
 		newDefaultInterfaceCommand(g),
 		newSysctlCommand(g),
+		newNATCommand(g),
+		newForwardCommand(g),
+		newEgressCommand(g),
+		newFirewallCommand(g),
 		newQMPCommand(),
+		newFCCommand(),
 		newDemoCommand(),
+		newGCCommand(g),
 	)
 	return root
 }
@@ -102,6 +115,16 @@ func exactArgs(names ...string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) != len(names) {
 			return usagef("%s takes the arguments %s, got %d (see --help)", commandName(cmd), strings.Join(names, " "), len(args))
+		}
+		return nil
+	}
+}
+
+// minArgs requires at least one argument, named name in the message.
+func minArgs(name string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return usagef("%s takes one or more %s arguments, got none (see --help)", commandName(cmd), name)
 		}
 		return nil
 	}
@@ -133,6 +156,15 @@ func commandName(cmd *cobra.Command) string {
 func rejectNetns(cmd *cobra.Command, _ []string) error {
 	if f := cmd.Flags().Lookup("netns"); f != nil && f.Changed {
 		return usagef("--netns applies to network commands only, not to %s", commandName(cmd))
+	}
+	if f := cmd.Flags().Lookup("backend"); f != nil && f.Changed {
+		b, err := network.ParseBackend(f.Value.String())
+		if err != nil {
+			return usageError{err}
+		}
+		if b != network.BackendAuto {
+			return usagef("--backend applies to network commands only, not to %s", commandName(cmd))
+		}
 	}
 	return nil
 }

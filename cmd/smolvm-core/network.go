@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"os/user"
 	"strconv"
@@ -15,7 +16,15 @@ import (
 // withManager opens a network manager for the global --netns flag, runs fn
 // and closes the manager.
 func (g *globals) withManager(cmd *cobra.Command, fn func(ctx context.Context, m *network.Manager) error) error {
-	m, err := network.New(network.Options{Netns: g.netns})
+	backend, err := network.ParseBackend(g.backend)
+	if err != nil {
+		return usageError{err}
+	}
+	m, err := network.New(network.Options{
+		Netns:   g.netns,
+		Backend: backend,
+		Logger:  slog.New(newWarningHandler(cmd.ErrOrStderr())),
+	})
 	if err != nil {
 		return err
 	}
@@ -46,7 +55,7 @@ func parseOwner(s string) (int, error) {
 }
 
 func newTAPCommand(g *globals) *cobra.Command {
-	var owner string
+	var owner, createSandbox string
 	create := &cobra.Command{
 		Use:   "create NAME",
 		Short: "Create a persistent TAP device (ip tuntap add dev NAME mode tap user UID)",
@@ -59,19 +68,26 @@ func newTAPCommand(g *globals) *cobra.Command {
 				return err
 			}
 			return g.withManager(cmd, func(ctx context.Context, m *network.Manager) error {
-				return m.CreateTAP(ctx, args[0], uid)
+				return m.CreateTAP(ctx, args[0], uid, sandboxOption(createSandbox)...)
 			})
 		},
 	}
 	addOwnerFlag(create, &owner)
+	addSandboxFlag(create, &createSandbox)
 
 	var missingOK bool
 	del := &cobra.Command{
-		Use:   "delete NAME",
-		Short: "Delete a TAP device (ip link del dev NAME); other kinds of device are rejected",
-		Args:  exactArgs("NAME"),
+		Use:   "delete NAME...",
+		Short: "Delete TAP devices (ip link del dev NAME); other kinds of device are rejected",
+		Long: "Delete TAP devices. With one name, a missing device is an error unless --missing-ok is\n" +
+			"given. With several, they are deleted as one batch (ip link delete group N), absent names\n" +
+			"are skipped, and the others are deleted even when one fails.",
+		Args: minArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return g.withManager(cmd, func(ctx context.Context, m *network.Manager) error {
+				if len(args) > 1 {
+					return m.DeleteTAPs(ctx, args)
+				}
 				if missingOK {
 					return m.EnsureTAPDeleted(ctx, args[0])
 				}
@@ -98,7 +114,7 @@ func newTAPCommand(g *globals) *cobra.Command {
 	}
 	addHostIPFlag(configure, &hostIP)
 
-	var prepareOwner, prepareHostIP string
+	var prepareOwner, prepareHostIP, prepareSandbox string
 	prepare := &cobra.Command{
 		Use:   "prepare NAME --host-ip A.B.C.D/P [--owner UID]",
 		Short: "Create and configure a TAP and set its route_localnet sysctl; rolls back on failure",
@@ -113,12 +129,13 @@ func newTAPCommand(g *globals) *cobra.Command {
 				return err
 			}
 			return g.withManager(cmd, func(ctx context.Context, m *network.Manager) error {
-				return m.PrepareTAP(ctx, args[0], uid, addr)
+				return m.PrepareTAP(ctx, args[0], uid, addr, sandboxOption(prepareSandbox)...)
 			})
 		},
 	}
 	addHostIPFlag(prepare, &prepareHostIP)
 	addOwnerFlag(prepare, &prepareOwner)
+	addSandboxFlag(prepare, &prepareSandbox)
 
 	var asJSON bool
 	show := &cobra.Command{
@@ -142,7 +159,7 @@ func newTAPCommand(g *globals) *cobra.Command {
 	}
 	show.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 
-	return group("tap", "Create, configure, show and delete TAP devices", create, del, configure, prepare, show)
+	return group("tap", "Create, configure, show, list and delete TAP devices", create, del, configure, prepare, show, newTAPListCommand(g))
 }
 
 // idText prints a uid or gid, where a negative value means none.
@@ -164,6 +181,7 @@ func tapJSON(info network.TAPInfo) map[string]any {
 	return map[string]any{
 		"name": info.Name, "index": info.Index, "owner": nullable(info.Owner), "group": nullable(info.Group),
 		"persistent": info.Persistent, "multi_queue": info.MultiQueue, "up": info.Up, "carrier": info.Carrier, "mtu": info.MTU,
+		"alias": info.Alias, "marked": info.Marked, "sandbox": info.SandboxID,
 	}
 }
 

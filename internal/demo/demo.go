@@ -158,7 +158,8 @@ func (d *demo) openManager() (string, error) {
 		return "", err
 	}
 	d.manager = m
-	return "", nil
+	p := m.Path()
+	return p.Backend.String() + " path: " + p.Reason, nil
 }
 
 func (d *demo) checkCarrier(ctx context.Context, want bool) (string, error) {

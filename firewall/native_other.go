@@ -1,0 +1,5 @@
+//go:build !linux
+
+package firewall
+
+func newNative(string) (backend, error) { return nil, ErrNotAvailable }
