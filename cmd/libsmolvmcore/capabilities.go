@@ -2,14 +2,15 @@ package main
 
 import (
 	"github.com/smolvm/smolvm-core/capabilities"
+	"github.com/smolvm/smolvm-core/network"
 )
 
 // components lists the parts of smolvm-core built into this library. The
 // Python submodules report available() == False for a part that is absent
 // here and raise CoreUnavailableError when it is called.
 //
-// TODO: set "firecracker" and "disk" and add their exported functions once
-// the Go packages firecracker and disk exist.
+// TODO: export the Go package firecracker, and a disk package once one
+// exists, and set their entries here.
 var components = map[string]bool{
 	"network":     true,
 	"qmp":         true,
@@ -27,16 +28,33 @@ func info() (any, *errorInfo) {
 	return libraryInfo{ABI: abiVersion, Components: components}, nil
 }
 
-// nativeNetworking reports whether the network functions can use direct
-// kernel calls here, from the "network.native" check of the capability
-// report, with the reason when they cannot.
-func nativeNetworking() (any, *errorInfo) {
-	for _, c := range capabilities.Probe().Checks {
-		if c.Name == "network.native" {
-			return c, nil
-		}
+// networkPathInfo is the path that the network functions take, in the
+// JSON form that the Python module reads.
+type networkPathInfo struct {
+	// Native is true on the native path of direct kernel calls.
+	Native  bool   `json:"native"`
+	Backend string `json:"backend"`
+	Reason  string `json:"reason"`
+}
+
+// networkPath reports the path of the shared manager once it is open,
+// which moves to the command path for good after a native call fails with
+// EPERM. Before that, it reports the path that a new manager would take.
+// Neither opens anything.
+func networkPath() (any, *errorInfo) {
+	netManager.mu.Lock()
+	m := netManager.m
+	netManager.mu.Unlock()
+
+	path := network.DefaultPath()
+	if m != nil {
+		path = m.Path()
 	}
-	return capabilities.Check{Name: "network.native", Detail: "the capability report has no network.native check"}, nil
+	return networkPathInfo{
+		Native:  path.Backend == network.BackendNative,
+		Backend: path.Backend.String(),
+		Reason:  path.Reason,
+	}, nil
 }
 
 func capabilityReport() (any, *errorInfo) {

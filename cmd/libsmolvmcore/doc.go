@@ -26,6 +26,8 @@
 //
 // Network functions share one network.Manager per process, opened on first
 // use in the namespace of the process, and kept until the process exits.
+// It picks its path with network.BackendAuto: direct kernel calls when the
+// process may make them, else ip and sysctl subprocesses.
 // QMP clients are referred to by a handle from smolvm_qmp_open, which stays
 // valid until smolvm_qmp_close. A handle is never reused, so a call with a
 // closed handle fails cleanly instead of reaching another client.

@@ -46,9 +46,9 @@ func smolvm_capabilities() *C.char {
 	return result(capabilityReport)
 }
 
-//export smolvm_native_networking
-func smolvm_native_networking() *C.char {
-	return result(nativeNetworking)
+//export smolvm_network_path
+func smolvm_network_path() *C.char {
+	return result(networkPath)
 }
 
 //export smolvm_create_tap

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/smolvm/smolvm-core/network"
 )
 
 func TestRespond(t *testing.T) {
@@ -68,24 +70,14 @@ func TestInfo(t *testing.T) {
 	}
 }
 
-func TestNativeNetworkingCheck(t *testing.T) {
-	got, errInfo := nativeNetworking()
+func TestNetworkPath(t *testing.T) {
+	got, errInfo := networkPath()
 	if errInfo != nil {
-		t.Fatalf("nativeNetworking: %+v", errInfo)
+		t.Fatalf("networkPath: %+v", errInfo)
 	}
-	b, err := json.Marshal(got)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var check struct {
-		Name      string `json:"name"`
-		Available *bool  `json:"available"`
-		Detail    string `json:"detail"`
-	}
-	if err := json.Unmarshal(b, &check); err != nil {
-		t.Fatal(err)
-	}
-	if check.Name != "network.native" || check.Available == nil || check.Detail == "" {
-		t.Errorf("nativeNetworking = %s, want the network.native check with a detail", b)
+	path := got.(networkPathInfo)
+	want := network.DefaultPath()
+	if path.Backend != want.Backend.String() || path.Reason != want.Reason || path.Native != (want.Backend == network.BackendNative) {
+		t.Errorf("networkPath = %+v, want the default path %+v", path, want)
 	}
 }

@@ -31,9 +31,10 @@ from .network import (
 
 
 def has_native_networking() -> bool:
-    """Return True when the Linux network functions can use direct kernel calls here.
+    """Return True when the Linux network functions use direct kernel calls here.
 
-    That needs the library, Linux, /dev/net/tun and CAP_NET_ADMIN.
+    That needs the library, Linux, /dev/net/tun and CAP_NET_ADMIN. Without
+    them the functions run ``ip`` and ``sysctl`` as subprocesses instead.
     """
     return network.available()
 
@@ -54,7 +55,7 @@ def has_native_firecracker_api() -> bool:
 
 
 def is_available() -> bool:
-    """Return True when the native network functions are available; same as has_native_networking()."""
+    """Return has_native_networking(), under the name that older releases of the original module used."""
     return has_native_networking()
 
 

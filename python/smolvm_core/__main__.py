@@ -9,7 +9,7 @@ import json
 import platform
 import sys
 
-from . import __version__, _native, capabilities
+from . import __version__, _native, capabilities, network
 
 
 def main() -> int:
@@ -23,6 +23,7 @@ def main() -> int:
             "error": _native.load_error,
         },
         "capabilities": capabilities.detect().as_dict(),
+        "network_path": network._path() if _native.has_component("network") else None,
     }
     json.dump(report, sys.stdout, indent=2)
     sys.stdout.write("\n")

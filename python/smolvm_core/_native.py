@@ -39,7 +39,7 @@ _c_handle = ctypes.c_ulonglong
 _PROTOTYPES: dict[str, list[Any]] = {
     "smolvm_info": [],
     "smolvm_capabilities": [],
-    "smolvm_native_networking": [],
+    "smolvm_network_path": [],
     "smolvm_create_tap": [_c_char_p, _c_longlong],
     "smolvm_delete_tap": [_c_char_p],
     "smolvm_flush_addrs": [_c_char_p],
@@ -126,7 +126,7 @@ def unavailable_error(component: str | None = None) -> CoreUnavailableError:
             f"(build it with `make python`, or set {LIBRARY_ENV} to its path)"
         )
     return CoreUnavailableError(
-        f"{component} support is not built into {library_path}: this smolvm-core version has no Go {component} package yet"
+        f"the library {library_path} does not include {component} support yet"
     )
 
 
@@ -173,15 +173,15 @@ def to_exception(error: dict[str, Any]) -> Exception:
     return SmolVMCoreError(message)
 
 
-def encode(value: str, what: str) -> bytes:
+def encode(value: str, argument: str) -> bytes:
     """Encode a str argument for C, rejecting types and values C cannot carry.
 
-    ``what`` names the argument in the error, such as "create_tap() argument 'name'".
+    ``argument`` names the argument in the error, such as "create_tap() argument 'name'".
     """
     if not isinstance(value, str):
-        raise TypeError(f"{what} must be str, not {type(value).__name__}")
+        raise TypeError(f"{argument} must be str, not {type(value).__name__}")
     if "\x00" in value:
-        raise ValueError(f"{what} must not contain NUL characters: {value!r}")
+        raise ValueError(f"{argument} must not contain NUL characters: {value!r}")
     return value.encode("utf-8")
 
 

@@ -1,6 +1,6 @@
 """Firecracker API control over its Unix socket.
 
-The Go package behind this module is not part of smolvm-core yet, so
+The library does not export the Go package ``firecracker`` yet, so
 :func:`available` is False and :class:`FirecrackerClient` raises
 CoreUnavailableError. Nothing is emulated in Python.
 """
@@ -24,8 +24,8 @@ class FirecrackerClient:
     def __init__(self, socket_path: Path | str) -> None:
         if socket_path is None:
             raise ValueError("socket_path must not be None")
-        # TODO: call the library's Firecracker functions once the Go
-        # package firecracker exists and cmd/libsmolvmcore exports them.
+        # TODO: call the library's Firecracker functions once
+        # cmd/libsmolvmcore exports the Go package firecracker.
         _native.require("firecracker")
         self.socket_path = Path(socket_path)
 

@@ -1,10 +1,15 @@
 """Linux host networking for microVMs: TAP devices, addresses, routes, sysctls.
 
-Each function is one call into the Go package ``network``, which uses
-direct kernel calls (TUN ioctls, rtnetlink, /proc/sys) through one netlink
-handle kept for the life of the process. They act on the network namespace
+Each function is one call into the Go package ``network``, through one
+manager kept for the life of the process. With root or CAP_NET_ADMIN the
+manager makes direct kernel calls (TUN ioctls, rtnetlink, /proc/sys)
+through one netlink handle: the native path, which :func:`available`
+reports. Without that privilege, or with SMOLVM_DISABLE_NATIVE_NETWORKING=1,
+it runs ``ip`` and ``sysctl`` as subprocesses, through ``sudo -n`` when not
+root, and logs one warning to stderr. A native call that fails with EPERM
+moves it to that path for good. The functions act on the network namespace
 of the calling process; run the process under ``ip netns exec NAME`` to act
-on another one. They need root or CAP_NET_ADMIN.
+on another one.
 
 Failures raise ``OSError`` with the text of the original module, which
 callers match on: "File exists", "Device or resource busy", "Operation not
@@ -49,16 +54,20 @@ def _call(function: str, *args: object) -> object:
 
 
 def available() -> bool:
-    """Return True when the network functions can use direct kernel calls here.
+    """Return True when the network functions take the native path of direct kernel calls.
 
     That needs the library, Linux, an openable /dev/net/tun and
-    CAP_NET_ADMIN. The check runs on every call, so it follows privilege
-    changes of the process.
+    CAP_NET_ADMIN. It is False on the subprocess path, where the functions
+    still work when ``sudo -n ip`` does.
     """
     if not _native.has_component("network"):
         return False
-    check = _call("smolvm_native_networking")
-    return bool(check["available"])
+    return bool(_path()["native"])
+
+
+def _path() -> dict[str, object]:
+    """Return the path the functions take: {"native": bool, "backend": "native" or "command", "reason": str}."""
+    return _call("smolvm_network_path")
 
 
 def create_tap(name: str, owner_uid: int) -> None:

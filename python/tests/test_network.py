@@ -147,6 +147,23 @@ class NetworkFunctionTest(unittest.TestCase):
         self.assertEqual(self.ns.sysctl("net/ipv4/conf/tap0/route_localnet"), "1")
         self.assertEqual(self.ns.sysctl("net/ipv4/ip_forward"), "1")
 
+    def test_command_path_when_native_disabled(self) -> None:
+        results = self.ns.run(
+            'result = [call("has_native_networking"), call("prepare_tap", "tap0", 0, "172.16.0.1", 30),'
+            ' call("add_route", "172.16.0.2", 32, "tap0"), call("create_tap", "tap0", 1000),'
+            ' smolvm_core.network._path()["backend"]]',
+            env={"SMOLVM_DISABLE_NATIVE_NETWORKING": "1"},
+        )
+
+        self.assertEqual(results[0], {"result": False})
+        self.assertCallsSucceed(results[1:3])
+        self.assertEqual(results[3]["error"]["str"], "File exists")
+        self.assertEqual(results[4], "command")
+        self.assertEqual(self.ns.addresses("tap0"), [("172.16.0.1", 30)])
+        self.assertEqual(self.ns.sysctl("net/ipv4/conf/tap0/route_localnet"), "1")
+        routes = {r["dst"]: r["dev"] for r in self.ns.ip_json("route", "show")}
+        self.assertEqual(routes["172.16.0.2"], "tap0")
+
     def test_capability_checks_as_root(self) -> None:
         results = self.ns.run(
             "result = [smolvm_core.has_native_networking(), smolvm_core.is_available(),"

@@ -104,6 +104,8 @@ class MainTest(unittest.TestCase):
         self.assertTrue(report["library"]["loaded"])
         self.assertEqual(set(report["capabilities"]), {"networking", "disk_io", "qmp", "firecracker_api"})
         self.assertTrue(report["capabilities"]["qmp"])
+        self.assertEqual(set(report["network_path"]), {"native", "backend", "reason"})
+        self.assertIn(report["network_path"]["backend"], {"native", "command"})
 
 
 class InstallTest(unittest.TestCase):

@@ -99,6 +99,7 @@ class UnloadableLibraryTest(unittest.TestCase):
         self.assertFalse(report["library"]["loaded"])
         self.assertIn("cannot open shared object file", report["library"]["error"])
         self.assertEqual(set(report["capabilities"].values()), {False})
+        self.assertIsNone(report["network_path"])
 
 
 class MissingComponentTest(unittest.TestCase):
