@@ -155,7 +155,7 @@ func newTAPCommand(g *globals) *cobra.Command {
 					return err
 				}
 				if asJSON {
-					return writeJSON(cmd, tapJSON(info))
+					return writeJSON(cmd, info)
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "%s index %d owner %s group %s persistent %v multi_queue %v up %v carrier %v mtu %d\n",
 					info.Name, info.Index, idText(info.Owner), idText(info.Group), info.Persistent, info.MultiQueue, info.Up, info.Carrier, info.MTU)
@@ -174,21 +174,6 @@ func idText(id int) string {
 		return "none"
 	}
 	return strconv.Itoa(id)
-}
-
-// tapJSON is the --json form of a TAP; an absent owner or group is null.
-func tapJSON(info network.TAPInfo) map[string]any {
-	nullable := func(id int) any {
-		if id < 0 {
-			return nil
-		}
-		return id
-	}
-	return map[string]any{
-		"name": info.Name, "index": info.Index, "owner": nullable(info.Owner), "group": nullable(info.Group),
-		"persistent": info.Persistent, "multi_queue": info.MultiQueue, "up": info.Up, "carrier": info.Carrier, "mtu": info.MTU,
-		"alias": info.Alias, "marked": info.Marked, "sandbox": info.SandboxID,
-	}
 }
 
 func addHostIPFlag(cmd *cobra.Command, hostIP *string) {

@@ -157,6 +157,11 @@ func newSandboxCommand(g *globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
+				if s.NAT || len(s.Forwards) > 0 {
+					if err := warnForwardDrops(ctx, cmd, m.Firewall()); err != nil {
+						return err
+					}
+				}
 				return writeJSON(cmd, st)
 			})
 		},
