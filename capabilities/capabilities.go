@@ -8,6 +8,8 @@
 package capabilities
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"runtime"
@@ -66,7 +68,7 @@ func ProbeWith(opts Options) Report {
 		EUID:        os.Geteuid(),
 		NetworkPath: network.DefaultPath(),
 	}
-	clients := []Check{probeQMP(), probeFirecracker(), probeReflink(opts.DiskDir), probeZstd()}
+	clients := []Check{probeQMP(), probeFirecracker(), probeFirecrackerBinary(), probeReflink(opts.DiskDir), probeZstd()}
 	if runtime.GOOS != "linux" {
 		r.Checks = append(r.Checks, Check{Name: "network.native", Detail: "Not available on this platform: TAP devices and rtnetlink need Linux"})
 		r.Checks = append(r.Checks, probeQEMU())
@@ -90,6 +92,10 @@ func ProbeWith(opts Options) Report {
 func probeNativeNetwork(capEff uint64, capErr error) Check {
 	c := Check{Name: "network.native"}
 	f, err := os.OpenFile("/dev/net/tun", os.O_RDWR, 0)
+	if errors.Is(err, fs.ErrPermission) {
+		c.Detail = "no permission to open /dev/net/tun: run as root or give this user read and write access to it"
+		return c
+	}
 	if err != nil {
 		c.Detail = "cannot open /dev/net/tun (" + err.Error() + "): load the tun module or give the container the device"
 		return c

@@ -1,6 +1,8 @@
 package capabilities
 
 import (
+	"path/filepath"
+	"strconv"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -15,6 +17,9 @@ func probeReflink(dir string) Check {
 	if dir == "" {
 		dir = "."
 	}
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
 	var st unix.Statfs_t
 	if err := unix.Statfs(dir, &st); err != nil {
 		c.Detail = "cannot read the filesystem of " + dir + ": " + err.Error()
@@ -26,8 +31,8 @@ func probeReflink(dir string) Check {
 	case unix.XFS_SUPER_MAGIC:
 		c.Available, c.Detail = xfsReflink(dir)
 	default:
-		c.Detail = dir + " is on a filesystem without reflinks (type 0x" + hex(uint64(st.Type)) +
-			"), so clones copy the data extents and keep holes; Btrfs or XFS with reflink=1 would make them instant"
+		c.Detail = dir + " is on " + fsName(st.Type) + ", which has no reflinks, so clones copy the data extents " +
+			"and keep holes; Btrfs or XFS with reflink=1 would make them instant"
 	}
 	return c
 }
@@ -67,15 +72,18 @@ func xfsReflink(dir string) (bool, string) {
 	return true, dir + " is on XFS with reflink=1: clones are reflinks"
 }
 
-func hex(v uint64) string {
-	const digits = "0123456789abcdef"
-	if v == 0 {
-		return "0"
+// fsName names the common filesystem types, or gives the magic number.
+func fsName(magic int64) string {
+	names := map[int64]string{
+		unix.EXT4_SUPER_MAGIC:      "ext4",
+		unix.TMPFS_MAGIC:           "tmpfs",
+		unix.OVERLAYFS_SUPER_MAGIC: "overlayfs",
+		unix.NFS_SUPER_MAGIC:       "NFS",
+		unix.F2FS_SUPER_MAGIC:      "F2FS",
+		0x2fc12fc1:                 "ZFS",
 	}
-	var b []byte
-	for v > 0 {
-		b = append([]byte{digits[v%16]}, b...)
-		v /= 16
+	if n, ok := names[magic]; ok {
+		return n
 	}
-	return string(b)
+	return "a filesystem of type 0x" + strconv.FormatInt(magic, 16)
 }

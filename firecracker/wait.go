@@ -1,15 +1,15 @@
 package firecracker
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"os"
-	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/smolvm/smolvm-core/internal/procstate"
 )
 
 // Defaults of WaitOptions. A sandbox is expected to be ready tens of
@@ -170,27 +170,5 @@ func (o *WaitOptions) processExited() (int, bool) {
 	if pid <= 0 {
 		return pid, false
 	}
-	return pid, pidExited(pid)
-}
-
-// pidExited reports whether the process with the given pid is gone or a
-// zombie. It reads /proc/PID/stat, so it does not reap a child of the
-// caller. Without /proc it falls back to kill(pid, 0), which cannot see
-// zombies.
-func pidExited(pid int) bool {
-	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err == nil {
-		// The state follows the command name, which is in parentheses and
-		// may itself contain ") ".
-		i := bytes.LastIndexByte(stat, ')')
-		if i < 0 || i+2 >= len(stat) {
-			return false
-		}
-		state := stat[i+2]
-		return state == 'Z' || state == 'X'
-	}
-	if _, serr := os.Stat("/proc/self"); serr == nil {
-		return errors.Is(err, os.ErrNotExist)
-	}
-	return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
+	return pid, procstate.Exited(pid)
 }

@@ -27,6 +27,18 @@ const (
 	BackendCommand
 )
 
+// BackendFor returns the firewall path that matches a network path, so one
+// choice (such as a --backend flag) sets both.
+func BackendFor(b network.Backend) Backend {
+	switch b {
+	case network.BackendNative:
+		return BackendNative
+	case network.BackendCommand:
+		return BackendCommand
+	}
+	return BackendAuto
+}
+
 func (b Backend) String() string {
 	switch b {
 	case BackendAuto:

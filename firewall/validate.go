@@ -49,8 +49,8 @@ func ValidateID(id string) error {
 		return invalid("sandbox id", id, "is %d bytes long, the maximum is %d", len(id), MaxIDLength)
 	}
 	for i := 0; i < len(id); i++ {
-		if c := id[i]; !isNameByte(c) && c != ':' {
-			return invalid("sandbox id", id, "must contain only ASCII letters, digits, '_', '.', ':' and '-', not %q", c)
+		if c := id[i]; !isNameByte(c) {
+			return invalid("sandbox id", id, "must contain only ASCII letters, digits, '_', '.' and '-', not %q", c)
 		}
 	}
 	return nil

@@ -26,12 +26,12 @@ func TestValidateTAPName(t *testing.T) {
 }
 
 func TestValidateID(t *testing.T) {
-	for _, id := range []string{"", "sbx-1", "a:b.c_d", strings.Repeat("i", MaxIDLength)} {
+	for _, id := range []string{"", "sbx-1", "a-b.c_d", strings.Repeat("i", MaxIDLength)} {
 		if err := ValidateID(id); err != nil {
 			t.Errorf("ValidateID(%q): %v", id, err)
 		}
 	}
-	for _, id := range []string{"a b", `a"b`, "a=b", strings.Repeat("i", MaxIDLength+1), "é"} {
+	for _, id := range []string{"a b", `a"b`, "a=b", "a:b", strings.Repeat("i", MaxIDLength+1), "é"} {
 		if err := ValidateID(id); !errors.Is(err, fs.ErrInvalid) {
 			t.Errorf("ValidateID(%q) = %v, want fs.ErrInvalid", id, err)
 		}

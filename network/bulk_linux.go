@@ -64,6 +64,17 @@ func (n *native) deleteTAPs(_ context.Context, names []string) error {
 	if err != nil {
 		return err
 	}
+	move := func(l *tunLink, group uint32) error {
+		return kernelError(n.h.LinkSetGroup(&netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: l.index}}, int(group)))
+	}
+	return batchDelete(links, names, move, n.deleteGroup)
+}
+
+// batchDelete moves the TAPs among links that names lists into an unused
+// interface group with move, then deletes that group with deleteGroup.
+// Absent names are skipped; a device that is not a TAP, or one that cannot
+// be moved, gives an error and the others are still deleted.
+func batchDelete(links []*tunLink, names []string, move func(l *tunLink, group uint32) error, deleteGroup func(group uint32) error) error {
 	group, err := unusedGroup(links)
 	if err != nil {
 		return err
@@ -84,15 +95,14 @@ func (n *native) deleteTAPs(_ context.Context, names []string) error {
 			errs = append(errs, &OpError{Op: "delete tap", Object: name, Err: ErrNotTAP})
 			continue
 		}
-		dev := &netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: l.index}}
-		if err := n.h.LinkSetGroup(dev, int(group)); err != nil {
-			errs = append(errs, &OpError{Op: "delete tap", Object: name, Err: kernelError(err)})
+		if err := move(l, group); err != nil {
+			errs = append(errs, &OpError{Op: "delete tap", Object: name, Err: err})
 			continue
 		}
 		batch++
 	}
 	if batch > 0 {
-		if err := n.deleteGroup(group); err != nil {
+		if err := deleteGroup(group); err != nil {
 			errs = append(errs, &OpError{Op: "delete tap group", Object: groupString(group), Err: err})
 		}
 	}

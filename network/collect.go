@@ -2,6 +2,7 @@ package network
 
 import (
 	"context"
+	"slices"
 	"strconv"
 )
 
@@ -49,6 +50,10 @@ type CollectOptions struct {
 	// SandboxID limits the collection to the TAPs marked for that sandbox.
 	// Empty means every marked TAP.
 	SandboxID string
+	// Keep lists sandbox ids whose TAPs are never collected, such as
+	// sandboxes whose VMM has not started yet: their TAPs are not held, so
+	// they would otherwise count as left behind.
+	Keep []string
 }
 
 // Collection is the result of [Manager.CollectTAPs].
@@ -69,21 +74,24 @@ type Collection struct {
 // the device, and once attached no VMM can take it, so a TAP in use is never
 // deleted. The native path deletes the candidates as one batch.
 func (m *Manager) CollectTAPs(ctx context.Context, opts CollectOptions) (Collection, error) {
-	if opts.SandboxID != "" {
-		if err := ValidateSandboxID(opts.SandboxID); err != nil {
+	for _, id := range append([]string{opts.SandboxID}, opts.Keep...) {
+		if id == "" {
+			continue
+		}
+		if err := ValidateSandboxID(id); err != nil {
 			return Collection{}, err
 		}
 	}
 	var c Collection
 	err := m.do(ctx, "collect taps", opts.SandboxID, func(b backend) error {
-		c = Collection{}
+		c = Collection{Found: []TAPInfo{}, Removed: []string{}, Held: []string{}}
 		taps, err := b.listTAPs(ctx)
 		if err != nil {
 			return err
 		}
 		var names []string
 		for _, t := range taps {
-			if !t.Marked || (opts.SandboxID != "" && t.SandboxID != opts.SandboxID) {
+			if !t.Marked || (opts.SandboxID != "" && t.SandboxID != opts.SandboxID) || slices.Contains(opts.Keep, t.SandboxID) {
 				continue
 			}
 			if t.Carrier {
@@ -97,7 +105,7 @@ func (m *Manager) CollectTAPs(ctx context.Context, opts CollectOptions) (Collect
 			return nil
 		}
 		removed, held, err := b.reclaimTAPs(ctx, names)
-		c.Removed = removed
+		c.Removed = append(c.Removed, removed...)
 		c.Held = append(c.Held, held...)
 		return err
 	})

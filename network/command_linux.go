@@ -265,38 +265,15 @@ func (c *command) deleteTAPs(ctx context.Context, names []string) error {
 	if err != nil {
 		return err
 	}
-	group, err := unusedGroup(links)
-	if err != nil {
+	move := func(l *tunLink, group uint32) error {
+		_, err := c.ip(ctx, "link", "set", "dev", l.name, "group", groupString(group))
 		return err
 	}
-	byName := make(map[string]*tunLink, len(links))
-	for _, l := range links {
-		byName[l.name] = l
+	deleteGroup := func(group uint32) error {
+		_, err := c.ip(ctx, "link", "delete", "group", groupString(group))
+		return err
 	}
-
-	var errs []error
-	batch := 0
-	for _, name := range names {
-		l, ok := byName[name]
-		switch {
-		case !ok:
-			continue
-		case !l.isTAP():
-			errs = append(errs, &OpError{Op: "delete tap", Object: name, Err: ErrNotTAP})
-			continue
-		}
-		if _, err := c.ip(ctx, "link", "set", "dev", name, "group", groupString(group)); err != nil {
-			errs = append(errs, &OpError{Op: "delete tap", Object: name, Err: err})
-			continue
-		}
-		batch++
-	}
-	if batch > 0 {
-		if _, err := c.ip(ctx, "link", "delete", "group", groupString(group)); err != nil {
-			errs = append(errs, &OpError{Op: "delete tap group", Object: groupString(group), Err: err})
-		}
-	}
-	return errors.Join(errs...)
+	return batchDelete(links, names, move, deleteGroup)
 }
 
 // reclaimTAPs runs `ip tuntap del dev NAME mode tap` for each name. Like

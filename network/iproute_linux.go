@@ -53,14 +53,27 @@ func parseIPLink(b []byte) (*tunLink, error) {
 }
 
 // parseIPLinks decodes the output of `ip -json -details link show`.
-func parseIPLinks(b []byte) ([]*tunLink, error) {
+func parseIPLinks(b []byte) ([]*tunLink, error) { return parseIPLinksWith(b, systemIDs) }
+
+// idLookup resolves the user and group names that ip prints for ids it can
+// name.
+type idLookup struct {
+	user, group func(name string) (id string, err error)
+}
+
+// systemIDs resolves names through the system's user database, as ip did.
+var systemIDs = idLookup{user: lookupUser, group: lookupGroup}
+
+// parseIPLinksWith is parseIPLinks with the name lookups given, so fuzzing
+// does not query the user database with random names.
+func parseIPLinksWith(b []byte, ids idLookup) ([]*tunLink, error) {
 	var links []ipLink
 	if err := json.Unmarshal(b, &links); err != nil {
 		return nil, fmt.Errorf("decode ip link output: %w", err)
 	}
 	out := make([]*tunLink, 0, len(links))
 	for _, l := range links {
-		t, err := convertIPLink(l)
+		t, err := convertIPLink(l, ids)
 		if err != nil {
 			return nil, err
 		}
@@ -69,7 +82,7 @@ func parseIPLinks(b []byte) ([]*tunLink, error) {
 	return out, nil
 }
 
-func convertIPLink(l ipLink) (*tunLink, error) {
+func convertIPLink(l ipLink, ids idLookup) (*tunLink, error) {
 	t := &tunLink{name: l.Name, index: l.Index, mtu: l.MTU, owner: NoOwner, group: -1, alias: l.Alias}
 	if slices.Contains(l.Flags, "UP") {
 		t.flags |= unix.IFF_UP
@@ -97,10 +110,10 @@ func convertIPLink(l ipLink) (*tunLink, error) {
 	t.persistent = d.Persist
 
 	var err error
-	if t.owner, err = parseID(d.User, NoOwner, lookupUser); err != nil {
+	if t.owner, err = parseID(d.User, NoOwner, ids.user); err != nil {
 		return nil, err
 	}
-	if t.group, err = parseID(d.Group, -1, lookupGroup); err != nil {
+	if t.group, err = parseID(d.Group, -1, ids.group); err != nil {
 		return nil, err
 	}
 	return t, nil

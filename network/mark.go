@@ -1,6 +1,7 @@
 package network
 
 import (
+	"encoding/json"
 	"strconv"
 	"strings"
 )
@@ -97,3 +98,20 @@ func checkMark(alias string, o tapOptions) error {
 }
 
 func groupString(g uint32) string { return strconv.FormatUint(uint64(g), 10) }
+
+// MarshalJSON encodes the TAP with the field names of its tags, and an
+// owner or group that is not set as null rather than -1.
+func (t TAPInfo) MarshalJSON() ([]byte, error) {
+	type plain TAPInfo
+	id := func(v int) *int {
+		if v < 0 {
+			return nil
+		}
+		return &v
+	}
+	return json.Marshal(struct {
+		plain
+		Owner *int `json:"owner"`
+		Group *int `json:"group"`
+	}{plain(t), id(t.Owner), id(t.Group)})
+}

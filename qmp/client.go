@@ -8,6 +8,8 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+
+	"github.com/smolvm/smolvm-core/internal/procstate"
 )
 
 // Client is one QMP session on a Unix socket. Its methods are safe for
@@ -151,7 +153,7 @@ func (c *Client) handshake(ctx context.Context) error {
 	select {
 	case g = <-c.greetCh:
 	case <-ctx.Done():
-		if c.opts.ProcessID != 0 && processExited(c.opts.ProcessID) {
+		if c.opts.ProcessID != 0 && procstate.Exited(c.opts.ProcessID) {
 			return fmt.Errorf("pid %d: %w", c.opts.ProcessID, ErrProcessExited)
 		}
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
@@ -162,7 +164,7 @@ func (c *Client) handshake(ctx context.Context) error {
 	}
 
 	if g.err != nil {
-		if errors.Is(g.err, ErrDisconnected) && c.opts.ProcessID != 0 && processExited(c.opts.ProcessID) {
+		if errors.Is(g.err, ErrDisconnected) && c.opts.ProcessID != 0 && procstate.Exited(c.opts.ProcessID) {
 			return fmt.Errorf("pid %d: %w: %w", c.opts.ProcessID, ErrProcessExited, g.err)
 		}
 		if errors.Is(g.err, ErrDisconnected) || errors.Is(g.err, ErrMessageTooLarge) {

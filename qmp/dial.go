@@ -1,15 +1,15 @@
 package qmp
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net"
 	"os"
-	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/smolvm/smolvm-core/internal/procstate"
 )
 
 // dialRetry connects to the Unix socket at path. QEMU creates the socket
@@ -42,7 +42,7 @@ func dialRetry(ctx context.Context, path string, pid int) (*net.UnixConn, error)
 		if !errors.Is(err, syscall.ENOENT) && !errors.Is(err, syscall.ECONNREFUSED) && !errors.Is(err, syscall.EAGAIN) {
 			return nil, err
 		}
-		if pid != 0 && processExited(pid) {
+		if pid != 0 && procstate.Exited(pid) {
 			return nil, fmt.Errorf("pid %d: %w: %w", pid, ErrProcessExited, err)
 		}
 
@@ -55,26 +55,4 @@ func dialRetry(ctx context.Context, path string, pid int) (*net.UnixConn, error)
 		}
 		backoff = min(2*backoff, defaultRetryMax)
 	}
-}
-
-// processExited reports whether the process with the given pid is gone or
-// a zombie. It reads /proc/PID/stat, so it does not reap a child of the
-// caller; without /proc it falls back to kill(pid, 0), which cannot see
-// zombies.
-func processExited(pid int) bool {
-	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err == nil {
-		// The state follows the command name, which is in parentheses and
-		// may itself contain ") ".
-		i := bytes.LastIndexByte(stat, ')')
-		if i < 0 || i+2 >= len(stat) {
-			return false
-		}
-		state := stat[i+2]
-		return state == 'Z' || state == 'X'
-	}
-	if _, serr := os.Stat("/proc/self"); serr == nil {
-		return errors.Is(err, os.ErrNotExist)
-	}
-	return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
 }

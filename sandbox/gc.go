@@ -17,6 +17,10 @@ type GCOptions struct {
 	// SandboxID limits the collection to one sandbox's TAPs and firewall
 	// entries. Empty means everything marked.
 	SandboxID string
+	// Keep lists sandbox ids that GC leaves alone. A sandbox between
+	// Ensure and the start of its VMM has a TAP that no process holds, so
+	// a runtime that collects while it starts sandboxes passes their ids.
+	Keep []string
 	// TempDirs are directories to search for the temporary files that
 	// disk.Clone and disk.Decompress left behind (see disk.TempPrefix).
 	TempDirs []string
@@ -50,14 +54,17 @@ type GCReport struct {
 // device, a TAP a running VMM holds, or anything outside smolvm-core's
 // nftables table. It goes on after an error and returns every error joined.
 func (m *Manager) GC(ctx context.Context, opts GCOptions) (GCReport, error) {
-	if opts.SandboxID != "" {
-		if err := network.ValidateSandboxID(opts.SandboxID); err != nil {
+	for _, id := range append([]string{opts.SandboxID}, opts.Keep...) {
+		if id == "" {
+			continue
+		}
+		if err := network.ValidateSandboxID(id); err != nil {
 			return GCReport{}, err
 		}
 	}
 	r := GCReport{DryRun: opts.DryRun, Firewall: []string{}, TempFiles: []string{}}
 	var errs []error
-	c, err := m.net.CollectTAPs(ctx, network.CollectOptions{DryRun: opts.DryRun, SandboxID: opts.SandboxID})
+	c, err := m.net.CollectTAPs(ctx, network.CollectOptions{DryRun: opts.DryRun, SandboxID: opts.SandboxID, Keep: opts.Keep})
 	r.TAPs = c
 	if err != nil {
 		errs = append(errs, err)
@@ -81,7 +88,7 @@ func (m *Manager) GC(ctx context.Context, opts GCOptions) (GCReport, error) {
 		return r, errors.Join(append(errs, err)...)
 	}
 	for _, t := range fw.TAPs {
-		if present[t.TAP] || slices.Contains(r.Firewall, t.TAP) || (opts.SandboxID != "" && t.ID != opts.SandboxID) {
+		if present[t.TAP] || slices.Contains(r.Firewall, t.TAP) || (opts.SandboxID != "" && t.ID != opts.SandboxID) || slices.Contains(opts.Keep, t.ID) {
 			continue
 		}
 		r.Firewall = append(r.Firewall, t.TAP)

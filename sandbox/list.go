@@ -26,6 +26,7 @@ func (m *Manager) state(ctx context.Context, id, tap string) (State, error) {
 	}
 	for _, t := range fw.TAPs {
 		if t.TAP == tap {
+			t = tidy(t)
 			st.Firewall = &t
 		}
 	}
@@ -67,6 +68,7 @@ func (m *Manager) List(ctx context.Context) ([]State, error) {
 			if !ok {
 				s = get(t.TAP, t.ID)
 			}
+			t = tidy(t)
 			s.Firewall = &t
 		}
 	}

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/netip"
 	"slices"
@@ -38,12 +39,7 @@ func New(opts Options) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	fwBackend := map[network.Backend]firewall.Backend{
-		network.BackendAuto:    firewall.BackendAuto,
-		network.BackendNative:  firewall.BackendNative,
-		network.BackendCommand: firewall.BackendCommand,
-	}[opts.Backend]
-	fw, err := firewall.New(firewall.Options{Netns: opts.Netns, Backend: fwBackend, Logger: opts.Logger})
+	fw, err := firewall.New(firewall.Options{Netns: opts.Netns, Backend: firewall.BackendFor(opts.Backend), Logger: opts.Logger})
 	if err != nil {
 		n.Close()
 		return nil, err
@@ -99,12 +95,12 @@ func (m *Manager) Ensure(ctx context.Context, spec Spec) (State, error) {
 }
 
 func (m *Manager) ensure(ctx context.Context, s Spec, u *undoStack) error {
-	_, err := m.net.TAPInfo(ctx, s.TAP)
+	info, err := m.net.TAPInfo(ctx, s.TAP)
 	created := errors.Is(err, network.ErrNoDevice)
 	if err != nil && !created {
 		return err
 	}
-	if err := m.net.PrepareTAP(ctx, s.TAP, s.Owner, s.Host, network.WithSandbox(s.ID)); err != nil {
+	if err := m.ensureTAP(ctx, s, info, created); err != nil {
 		return err
 	}
 	if created {
@@ -133,6 +129,34 @@ func (m *Manager) ensure(ctx context.Context, s Spec, u *undoStack) error {
 		return err
 	}
 	return m.ensureEgress(ctx, s, have, u)
+}
+
+// ensureTAP creates the TAP, or converges an existing one. An existing TAP
+// may be held by the sandbox's running VMM, which CreateTAP would report as
+// busy, so it is checked here instead: it must be a persistent
+// single-queue TAP with the spec's owner, not marked for another sandbox.
+// Then its address, link state and route_localnet are set as PrepareTAP
+// would, without reopening the device.
+func (m *Manager) ensureTAP(ctx context.Context, s Spec, info network.TAPInfo, create bool) error {
+	if create {
+		return m.net.PrepareTAP(ctx, s.TAP, s.Owner, s.Host, network.WithSandbox(s.ID))
+	}
+	op := &network.OpError{Op: "ensure tap", Object: s.TAP}
+	switch {
+	case info.SandboxID != "" && info.SandboxID != s.ID:
+		op.Err = existsError(fmt.Sprintf("tap belongs to sandbox %s", info.SandboxID))
+	case !info.Persistent || info.MultiQueue:
+		op.Err = existsError("tap exists and is not a persistent single-queue tap")
+	case info.Owner != s.Owner:
+		op.Err = existsError(fmt.Sprintf("tap exists with owner %d, requested %d", info.Owner, s.Owner))
+	}
+	if op.Err != nil {
+		return op
+	}
+	if err := m.net.ConfigureTAP(ctx, s.TAP, s.Host); err != nil {
+		return err
+	}
+	return m.net.WriteSysctl(ctx, "net/ipv4/conf/"+s.TAP+"/route_localnet", "1")
 }
 
 func (m *Manager) ensureNAT(ctx context.Context, s Spec, have firewall.TAPState, u *undoStack) error {
@@ -208,6 +232,22 @@ func (m *Manager) ensureEgress(ctx context.Context, s Spec, have firewall.TAPSta
 	}
 	u.push(restore)
 	return nil
+}
+
+// tidy gives the lists of t that are nil an empty value, so JSON shows []
+// rather than null. That matters for Egress: null in a Spec means no
+// limit, while a limited TAP with no prefixes drops everything.
+func tidy(t firewall.TAPState) firewall.TAPState {
+	if t.NAT == nil {
+		t.NAT = []netip.Addr{}
+	}
+	if t.EgressLimited && t.Egress == nil {
+		t.Egress = []netip.Prefix{}
+	}
+	if t.HostPorts == nil {
+		t.HostPorts = []uint16{}
+	}
+	return t
 }
 
 // tapState returns the firewall state of tap, or the zero state.

@@ -330,3 +330,52 @@ func TestGCRemovesStaleTempFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestEnsureWhileVMMRuns changes the spec of a sandbox whose TAP a VMM
+// holds: the TAP stays and only the firewall changes.
+func TestEnsureWhileVMMRuns(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, m *Manager, ns string) {
+		s := spec("live", 1, true)
+		first, err := m.Ensure(ctx, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hold(t, ns, first.TAP.Name)
+		if _, err := m.Ensure(ctx, s); err != nil {
+			t.Fatalf("repeating Ensure while the VMM holds the TAP = %v", err)
+		}
+		s.Forwards = append(s.Forwards, PortForward{HostPort: 31000, GuestPort: 8080})
+		st, err := m.Ensure(ctx, s)
+		if err != nil {
+			t.Fatalf("Ensure with a new forward while the VMM holds the TAP = %v", err)
+		}
+		if st.TAP.Index != first.TAP.Index || !st.TAP.Carrier || len(st.Forwards) != 3 {
+			t.Fatalf("state %+v with %d forwards, want the same held TAP and 3 forwards", st.TAP, len(st.Forwards))
+		}
+		other := spec("other", 1, true)
+		other.TAP = first.TAP.Name
+		if _, err := m.Ensure(ctx, other); !errors.Is(err, fs.ErrExist) {
+			t.Fatalf("Ensure of another sandbox on the same TAP = %v, want fs.ErrExist", err)
+		}
+	})
+}
+
+func TestGCKeepsListedSandboxes(t *testing.T) {
+	m, _ := newTestManager(t, network.BackendNative)
+	for i, id := range []string{"starting", "orphan"} {
+		if _, err := m.Ensure(ctx, spec(id, i+1, true)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := m.GC(ctx, GCOptions{Keep: []string{"starting"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{TAPName("orphan")}, r.TAPs.Removed); diff != "" {
+		t.Fatalf("GC removed (-want +got):\n%s", diff)
+	}
+	list, err := m.List(ctx)
+	if err != nil || len(list) != 1 || list[0].ID != "starting" || list[0].TAP == nil {
+		t.Fatalf("after GC with --keep starting, List = %+v, %v", list, err)
+	}
+}

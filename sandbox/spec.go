@@ -174,3 +174,9 @@ func samePrefixes(a, b []netip.Prefix) bool {
 	slices.SortFunc(y, cmp)
 	return slices.Equal(x, y)
 }
+
+// existsError is a cause that matches fs.ErrExist.
+type existsError string
+
+func (e existsError) Error() string        { return string(e) }
+func (e existsError) Is(target error) bool { return target == fs.ErrExist }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -11,26 +10,16 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/smolvm/smolvm-core/firewall"
-	"github.com/smolvm/smolvm-core/network"
 )
 
 // withFirewall opens a firewall manager for the global --netns and
 // --backend flags, runs fn and closes the manager.
 func (g *globals) withFirewall(cmd *cobra.Command, fn func(ctx context.Context, m *firewall.Manager) error) error {
-	backend, err := network.ParseBackend(g.backend)
+	backend, logger, err := g.pathOptions(cmd)
 	if err != nil {
-		return usageError{err}
+		return err
 	}
-	paths := map[network.Backend]firewall.Backend{
-		network.BackendAuto:    firewall.BackendAuto,
-		network.BackendNative:  firewall.BackendNative,
-		network.BackendCommand: firewall.BackendCommand,
-	}
-	m, err := firewall.New(firewall.Options{
-		Netns:   g.netns,
-		Backend: paths[backend],
-		Logger:  slog.New(newWarningHandler(cmd.ErrOrStderr())),
-	})
+	m, err := firewall.New(firewall.Options{Netns: g.netns, Backend: firewall.BackendFor(backend), Logger: logger})
 	if err != nil {
 		return err
 	}

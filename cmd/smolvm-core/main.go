@@ -42,7 +42,7 @@ type globals struct {
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
@@ -55,6 +55,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return 0
+	}
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		// A signal ended the run; say so rather than "context canceled".
+		fmt.Fprintf(stderr, "smolvm-core: interrupted: %v\n", err)
+		return 1
 	}
 	fmt.Fprintf(stderr, "smolvm-core: %v\n", err)
 	var uerr usageError

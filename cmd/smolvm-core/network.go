@@ -16,20 +16,26 @@ import (
 // withManager opens a network manager for the global --netns flag, runs fn
 // and closes the manager.
 func (g *globals) withManager(cmd *cobra.Command, fn func(ctx context.Context, m *network.Manager) error) error {
-	backend, err := network.ParseBackend(g.backend)
+	backend, logger, err := g.pathOptions(cmd)
 	if err != nil {
-		return usageError{err}
+		return err
 	}
-	m, err := network.New(network.Options{
-		Netns:   g.netns,
-		Backend: backend,
-		Logger:  slog.New(newWarningHandler(cmd.ErrOrStderr())),
-	})
+	m, err := network.New(network.Options{Netns: g.netns, Backend: backend, Logger: logger})
 	if err != nil {
 		return err
 	}
 	defer m.Close()
 	return fn(cmd.Context(), m)
+}
+
+// pathOptions returns the --backend flag's path and the logger that prints
+// the fallback warning on stderr, shared by every network command.
+func (g *globals) pathOptions(cmd *cobra.Command) (network.Backend, *slog.Logger, error) {
+	backend, err := network.ParseBackend(g.backend)
+	if err != nil {
+		return 0, nil, usageError{err}
+	}
+	return backend, slog.New(newWarningHandler(cmd.ErrOrStderr())), nil
 }
 
 // addOwnerFlag adds --owner: a uid or user name, as `ip tuntap ... user`
@@ -149,7 +155,7 @@ func newTAPCommand(g *globals) *cobra.Command {
 					return err
 				}
 				if asJSON {
-					return writeJSON(cmd, tapJSON(info))
+					return writeJSON(cmd, info)
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "%s index %d owner %s group %s persistent %v multi_queue %v up %v carrier %v mtu %d\n",
 					info.Name, info.Index, idText(info.Owner), idText(info.Group), info.Persistent, info.MultiQueue, info.Up, info.Carrier, info.MTU)
@@ -168,21 +174,6 @@ func idText(id int) string {
 		return "none"
 	}
 	return strconv.Itoa(id)
-}
-
-// tapJSON is the --json form of a TAP; an absent owner or group is null.
-func tapJSON(info network.TAPInfo) map[string]any {
-	nullable := func(id int) any {
-		if id < 0 {
-			return nil
-		}
-		return id
-	}
-	return map[string]any{
-		"name": info.Name, "index": info.Index, "owner": nullable(info.Owner), "group": nullable(info.Group),
-		"persistent": info.Persistent, "multi_queue": info.MultiQueue, "up": info.Up, "carrier": info.Carrier, "mtu": info.MTU,
-		"alias": info.Alias, "marked": info.Marked, "sandbox": info.SandboxID,
-	}
 }
 
 func addHostIPFlag(cmd *cobra.Command, hostIP *string) {

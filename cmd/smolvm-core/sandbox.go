@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/netip"
 	"os"
 	"strconv"
@@ -21,15 +20,11 @@ import (
 // withSandboxes opens a sandbox manager for the global --netns and
 // --backend flags, runs fn and closes the manager.
 func (g *globals) withSandboxes(cmd *cobra.Command, fn func(ctx context.Context, m *sandbox.Manager) error) error {
-	backend, err := network.ParseBackend(g.backend)
+	backend, logger, err := g.pathOptions(cmd)
 	if err != nil {
-		return usageError{err}
+		return err
 	}
-	m, err := sandbox.New(sandbox.Options{
-		Netns:   g.netns,
-		Backend: backend,
-		Logger:  slog.New(newWarningHandler(cmd.ErrOrStderr())),
-	})
+	m, err := sandbox.New(sandbox.Options{Netns: g.netns, Backend: backend, Logger: logger})
 	if err != nil {
 		return err
 	}
@@ -161,6 +156,11 @@ func newSandboxCommand(g *globals) *cobra.Command {
 				st, err := m.Ensure(ctx, s)
 				if err != nil {
 					return err
+				}
+				if s.NAT || len(s.Forwards) > 0 {
+					if err := warnForwardDrops(ctx, cmd, m.Firewall()); err != nil {
+						return err
+					}
 				}
 				return writeJSON(cmd, st)
 			})

@@ -37,7 +37,7 @@ func newTAPListCommand(g *globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				rows := []map[string]any{}
+				rows := []network.TAPInfo{}
 				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 				if !asJSON {
 					fmt.Fprintln(w, "NAME\tOWNER\tUP\tCARRIER\tSANDBOX\tMARK")
@@ -46,7 +46,7 @@ func newTAPListCommand(g *globals) *cobra.Command {
 					if markedOnly && !t.Marked {
 						continue
 					}
-					rows = append(rows, tapJSON(t))
+					rows = append(rows, t)
 					if !asJSON {
 						fmt.Fprintf(w, "%s\t%s\t%v\t%v\t%s\t%s\n", t.Name, idText(t.Owner), t.Up, t.Carrier, dash(t.SandboxID), dash(t.Alias))
 					}
@@ -81,13 +81,14 @@ func newGCCommand(g *globals) *cobra.Command {
 		Long: "Find the TAP devices that smolvm-core marked (alias smolvm or smolvm:ID) and that no\n" +
 			"process holds, and delete them; then remove the firewall entries of every TAP that no\n" +
 			"longer exists. Unmarked devices, TAPs a running VMM holds and other nftables tables are\n" +
-			"never touched. --dry-run only reports what would be removed.",
+			"never touched. A sandbox that is up but whose VMM has not started has an unheld TAP, so\n" +
+			"pass its id with --keep while sandboxes are starting. --dry-run only reports.",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return g.withSandboxes(cmd, func(ctx context.Context, m *sandbox.Manager) error {
 				r, err := m.GC(ctx, opts)
 				if asJSON {
-					if jerr := writeJSON(cmd, gcJSON(r)); jerr != nil {
+					if jerr := writeJSON(cmd, r); jerr != nil {
 						return jerr
 					}
 					return err
@@ -122,27 +123,8 @@ func newGCCommand(g *globals) *cobra.Command {
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	c.Flags().BoolVar(&opts.DryRun, "dry-run", false, "report what would be removed and change nothing")
 	c.Flags().StringVar(&opts.SandboxID, "sandbox", "", "only collect what belongs to this sandbox id")
+	c.Flags().StringArrayVar(&opts.Keep, "keep", nil, "leave this sandbox id alone, such as one whose VMM has not started yet; repeatable")
 	c.Flags().StringArrayVar(&opts.TempDirs, "temp-dir", nil, "also remove stale temporary files of disk copies (.smolvm-tmp-*) in this directory; repeatable")
 	c.Flags().DurationVar(&opts.TempAge, "temp-age", sandbox.DefaultTempAge, "age after which such a temporary file counts as stale")
 	return c
-}
-
-// gcJSON is the --json form of a GC report; lists are never null.
-func gcJSON(r sandbox.GCReport) map[string]any {
-	found := []map[string]any{}
-	for _, t := range r.TAPs.Found {
-		found = append(found, tapJSON(t))
-	}
-	orEmpty := func(s []string) []string {
-		if s == nil {
-			return []string{}
-		}
-		return s
-	}
-	return map[string]any{
-		"dry_run":    r.DryRun,
-		"taps":       map[string]any{"found": found, "removed": orEmpty(r.TAPs.Removed), "held": orEmpty(r.TAPs.Held)},
-		"firewall":   orEmpty(r.Firewall),
-		"temp_files": orEmpty(r.TempFiles),
-	}
 }
