@@ -24,8 +24,8 @@ func memorySection(r *runner, s *Section) (err error) {
 			"Then the Go heap of this process (`runtime.MemStats.HeapInuse` after a garbage collection) with a " +
 			"`sandbox.Manager` (one network and one firewall manager, native) open after it ensured many sandboxes, " +
 			"each with its TAP, route, NAT and one port forward. " +
-			"The managers keep no state per sandbox (the kernel holds it), so the heap should not grow with their number; " +
-			"the last row also keeps the `List` result for all of them, as a runtime that lists its sandboxes would.",
+			"The managers keep no state per sandbox, because the kernel holds it. " +
+			"The last row also keeps the `List` result for all of them, as a runtime that lists its sandboxes would.",
 	}
 	if r.opts.CLI == "" {
 		return errors.New("no smolvm-core binary to measure: build it with go build -o bin/smolvm-core ./cmd/smolvm-core " +

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strconv"
 	"time"
 
@@ -149,7 +150,9 @@ func (r *runner) holdSandboxes(m *sandbox.Manager, n int) (ensured, listed uint6
 		return 0, 0, taps, err
 	}
 	listed = heapInUse()
-	// The check after the measurement keeps the list alive during it.
+	// Without this the compiler may let the list die before the
+	// measurement, because only its length is used after it.
+	runtime.KeepAlive(states)
 	if len(states) != n {
 		return 0, 0, taps, fmt.Errorf("the sandbox list has %d sandboxes, want %d", len(states), n)
 	}
