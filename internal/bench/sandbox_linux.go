@@ -128,14 +128,6 @@ func (r *runner) ensureSandboxes(m *sandbox.Manager, n int) ([]string, error) {
 	return taps, nil
 }
 
-// capitalize upper-cases the first byte of an ASCII sentence.
-func capitalize(s string) string {
-	if s == "" || s[0] < 'a' || s[0] > 'z' {
-		return s
-	}
-	return string(s[0]-'a'+'A') + s[1:]
-}
-
 // holdSandboxes is the heap part of the memory section: it ensures n
 // sandboxes with m and returns the heap in use after that and after
 // listing them, keeping the list.

@@ -122,3 +122,11 @@ func plural(n int, noun string) string {
 	}
 	return fmt.Sprintf("%s %ss", formatCount(n), noun)
 }
+
+// capitalize upper-cases the first byte of an ASCII sentence.
+func capitalize(s string) string {
+	if s == "" || s[0] < 'a' || s[0] > 'z' {
+		return s
+	}
+	return string(s[0]-'a'+'A') + s[1:]
+}
