@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
@@ -12,11 +13,6 @@ import (
 	"github.com/smolvm/smolvm-core/internal/netnstest"
 	"github.com/smolvm/smolvm-core/qmp"
 )
-
-// firewallMissing is why the NAT and port forward steps do not run: they
-// need the firewall package. When it lands, turn each notYet call that
-// gives this reason into a run of the step.
-const firewallMissing = "firewall package not merged yet"
 
 const (
 	snapshotTag = "e2e-snapshot"
@@ -40,8 +36,8 @@ func TestSandboxLifecycle(t *testing.T) {
 	s := newSandbox(t)
 
 	s.run("prepare tap0 for the vmm's user", func() error { return s.prepareTAP(ctx, tapName, hostAddr, guestAddr) })
-	s.notYet("add nat masquerade for the guest's egress", firewallMissing)
-	s.notYet("forward tcp port 18080 of the host address and of 127.0.0.1 to the guest's port 8080", firewallMissing)
+	s.run("add nat masquerade for the guest's egress", func() error { return s.setupNAT(ctx) })
+	s.run("forward tcp port 18080 of the host address and of 127.0.0.1 to the guest's port 8080", func() error { return s.addForward(ctx) })
 	s.run("boot the guest with tap0, a qcow2 disk and a qmp socket", func() error {
 		line, err := s.boot(ctx, qemuPath, img)
 		if err == nil && !strings.HasSuffix(line, " disks=vda") {
@@ -52,8 +48,12 @@ func TestSandboxLifecycle(t *testing.T) {
 	s.run("check tap0 has a carrier", func() error { return s.waitCarrier(ctx, tapName, true) })
 	s.run("ping the guest", func() error { return s.checkPing(guestAddr) })
 	s.run("fetch the guest's page", func() error { return s.checkPage(ctx, guestAddr) })
-	s.notYet("fetch the guest's page through the port forward on the host address", firewallMissing)
-	s.notYet("fetch the guest's page through the port forward on 127.0.0.1", firewallMissing)
+	s.run("fetch the guest's page through the port forward on the host address", func() error {
+		return s.checkForward(ctx, hostAddr.Addr())
+	})
+	s.run("fetch the guest's page through the port forward on 127.0.0.1", func() error {
+		return s.checkForward(ctx, netip.MustParseAddr("127.0.0.1"))
+	})
 
 	s.run("qmp query-kvm matches the accelerator", func() error { return s.checkAccel(ctx) })
 	s.run("qmp query-status is running", func() error { return s.checkStatus(ctx, "running") })
@@ -106,10 +106,9 @@ func TestSandboxLifecycle(t *testing.T) {
 	s.run("check a collection finds both taps unheld", func() error {
 		return s.collectTAPs(ctx, []string{tapName, hotplugTAP}, nil)
 	})
-	s.notYet("delete the sandbox's firewall rules and check none is left", firewallMissing)
+	s.run("delete the sandbox's firewall entries and check none is left", func() error { return s.removeFirewall(ctx) })
 	s.run("delete both taps in one batch", func() error { return s.deleteTAPs(ctx, tapName, hotplugTAP) })
 	s.run("delete the netns and the working directory", s.removeNetnsAndDir)
-	s.logNotRun()
 }
 
 // checkAccel checks that QEMU uses KVM exactly when the test requested it.

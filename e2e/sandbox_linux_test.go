@@ -14,10 +14,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/smolvm/smolvm-core/firewall"
 	"github.com/smolvm/smolvm-core/internal/guest"
 	"github.com/smolvm/smolvm-core/internal/netnstest"
 	"github.com/smolvm/smolvm-core/internal/nsutil"
@@ -81,12 +81,10 @@ type sandbox struct {
 	// dir is QEMU's working directory, owned by vmmUID.
 	dir     string
 	manager *network.Manager
+	fw      *firewall.Manager
 	vm      *vm
 	client  *qmp.Client
 	http    *http.Client
-	// notRun lists the steps that were logged but not run, with the
-	// reason.
-	notRun []string
 }
 
 // newSandbox creates the namespace, the working directory and a network
@@ -139,23 +137,6 @@ func (s *sandbox) run(name string, step func() error) {
 		s.t.Fatalf("step %q: %v", name, err)
 	}
 	s.t.Logf("step %q passed in %v", name, time.Since(start).Round(time.Millisecond))
-}
-
-// notYet logs a step of the flow that cannot run yet, with the reason, and
-// lists it for logNotRun. It logs instead of calling t.Skip, because CI
-// fails on skipped tests and the rest of the flow still runs.
-func (s *sandbox) notYet(name, reason string) {
-	s.t.Helper()
-	s.t.Logf("step %q not run: %s", name, reason)
-	s.notRun = append(s.notRun, name+" ("+reason+")")
-}
-
-// logNotRun logs the steps that notYet recorded, in one place at the end.
-func (s *sandbox) logNotRun() {
-	if len(s.notRun) == 0 {
-		return
-	}
-	s.t.Logf("%d steps not run:\n  %s", len(s.notRun), strings.Join(s.notRun, "\n  "))
 }
 
 // prepareTAP makes the TAP name for the VMM's user, marked for this
