@@ -11,8 +11,10 @@
 // snapshot. It hot-plugs a second NIC on a second TAP, whose descriptor it
 // passes with getfd, and reaches the guest through it. Finally it quits
 // QEMU, deletes both TAPs in one batch and checks that no QEMU process,
-// TAP, namespace or working directory is left. The NAT and port forward
-// steps wait for the firewall package; the test logs them as not run.
+// TAP, namespace or working directory is left. With the firewall package
+// it masquerades the guest, forwards a host port to the guest's HTTP
+// server, fetches the page through the forward on the host address and on
+// 127.0.0.1, and removes the firewall entries in the teardown.
 // TestGuestPowerdown checks that system_powerdown makes the guest power
 // itself off.
 //
