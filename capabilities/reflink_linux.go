@@ -9,9 +9,9 @@ import (
 )
 
 // probeReflink reports whether the filesystem of dir can share blocks
-// between files (FICLONE), which makes disk.Clone instant. It asks without
-// writing: Btrfs always can, XFS when it was made with reflink=1, which its
-// geometry reports.
+// between files (FICLONE), which makes disk.Clone instant. It writes
+// nothing: Btrfs always can, and XFS can when it was made with reflink=1,
+// which its geometry reports.
 func probeReflink(dir string) Check {
 	c := Check{Name: "disk.reflink"}
 	if dir == "" {

@@ -1,49 +1,55 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/smolvm/smolvm-core/capabilities"
+	"github.com/smolvm/smolvm-core/internal/guest"
 	"github.com/smolvm/smolvm-core/internal/nsutil"
 )
 
-// Console lines printed by the guest's /init (see e2e/guest/init).
 const (
-	readyMarker    = "SMOLVM-E2E-READY"
-	failMarker     = "SMOLVM-E2E-FAIL"
-	poweroffMarker = "SMOLVM-E2E-POWEROFF"
+	guestMAC = "52:54:00:e2:e0:02" // the guest's eth0
+	diskNode = "disk0"             // the qcow2 node of the guest's disk
+	// hotplugPort is the id of the PCIe root port that takes the
+	// hot-plugged NIC.
+	hotplugPort = "hotplug0"
 )
 
 // vmConfig describes one guest to boot.
 type vmConfig struct {
 	qemu  string // path of qemu-system-x86_64
-	guest guestImage
+	guest guest.Image
+	// dir is the working directory of this VM, owned by uid. It holds the
+	// disk, the logs and the QMP socket.
+	dir   string
 	netns string // the namespace QEMU runs in
-	tap   string // a TAP in netns for the guest's eth0
-	// address and gateway configure the guest's eth0, and port is where
-	// its HTTP server listens.
-	address netip.Prefix
-	gateway netip.Addr
-	port    int
-	// token is served in the guest's page and printed in its ready line,
-	// so the test can tell that a reply comes from the guest of this boot.
-	token string
+	// tap is a descriptor attached to the TAP of the guest's eth0, which
+	// QEMU gets as its descriptor 3. QEMU does not open the TAP by name,
+	// because it runs without privileges and /dev/net/tun may be
+	// accessible to root only (mode 0600). The test attaches instead, as
+	// a privileged runtime does for a confined VMM.
+	tap *os.File
+	// uid and gid are the VMM's user and group, which QEMU runs as.
+	uid, gid int
+	// disk is a qcow2 image, attached as a virtio-blk device on the node
+	// diskNode. snapshot-save keeps the VM state in it.
+	disk string
+	// params configure the guest's eth0 and HTTP server.
+	params guest.Params
 }
 
 // vm is a QEMU process started by a test. Its serial console log, QEMU's
-// own output and the QMP socket live in a temporary directory of the test.
+// own output and the QMP socket live in the VM's working directory.
 type vm struct {
 	t          *testing.T
 	cmd        *exec.Cmd
@@ -57,40 +63,47 @@ type vm struct {
 	waitErr    error         // QEMU's exit status; read it only after exited is closed
 }
 
-// startVM starts QEMU inside cfg.netns and registers a cleanup that kills
-// it if it still runs when the test ends.
-func startVM(t *testing.T, cfg vmConfig) *vm {
+// startVM starts QEMU as the VMM's user inside cfg.netns and registers a
+// cleanup that kills it if it still runs when the test ends.
+func startVM(t *testing.T, cfg vmConfig) (*vm, error) {
 	t.Helper()
-	dir := t.TempDir()
 	v := &vm{
 		t:          t,
 		accel:      chooseAccel(t),
-		token:      cfg.token,
-		serialPath: filepath.Join(dir, "serial.log"),
-		qemuLog:    filepath.Join(dir, "qemu.log"),
-		qmpSocket:  filepath.Join(dir, "qmp.sock"),
+		token:      cfg.params.Token,
+		serialPath: filepath.Join(cfg.dir, "serial.log"),
+		qemuLog:    filepath.Join(cfg.dir, "qemu.log"),
+		qmpSocket:  filepath.Join(cfg.dir, "qmp.sock"),
 		exited:     make(chan struct{}),
 	}
 
-	args, err := v.qemuArgs(cfg)
+	kernel, initramfs, err := copyGuest(cfg)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
+	}
+	args, err := v.qemuArgs(cfg, kernel, initramfs)
+	if err != nil {
+		return nil, err
 	}
 	log, err := os.Create(v.qemuLog)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	defer log.Close()
 	cmd := exec.Command(cfg.qemu, args...)
 	cmd.Stdout, cmd.Stderr = log, log
-	// If the test binary dies (a panic, or go test's -timeout), the kernel
-	// kills QEMU too, so no VM outlives the test.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.ExtraFiles = []*os.File{cfg.tap}
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Credential: &syscall.Credential{Uid: uint32(cfg.uid), Gid: uint32(cfg.gid), Groups: kvmGroups(v.accel)},
+		// If the test binary dies (a panic, or go test's -timeout), the
+		// kernel kills QEMU too, so no VM outlives the test.
+		Pdeathsig: syscall.SIGKILL,
+	}
 
 	// A process started from a thread inside the namespace is born in it,
-	// so QEMU opens the TAP of that namespace.
+	// so QEMU runs in the sandbox's namespace, as a VMM would.
 	if err := nsutil.Do(cfg.netns, cmd.Start); err != nil {
-		t.Fatalf("start qemu in netns %s: %v", cfg.netns, err)
+		return nil, fmt.Errorf("start qemu in netns %s: %w", cfg.netns, err)
 	}
 	v.cmd = cmd
 	v.started = time.Now()
@@ -99,8 +112,42 @@ func startVM(t *testing.T, cfg vmConfig) *vm {
 		close(v.exited)
 	}()
 	t.Cleanup(v.kill)
-	t.Logf("started qemu (pid %d, accel %s): %s", cmd.Process.Pid, v.accel, strings.Join(args, " "))
-	return v
+	t.Logf("started qemu (pid %d, uid %d, accel %s): %s", cmd.Process.Pid, cfg.uid, v.accel, strings.Join(args, " "))
+	return v, nil
+}
+
+// copyGuest copies the kernel and the initramfs into the VM's working
+// directory, because QEMU runs as the VMM's user and the guest cache may
+// sit in a directory only root can read, such as /root/.cache.
+func copyGuest(cfg vmConfig) (kernel, initramfs string, err error) {
+	kernel = filepath.Join(cfg.dir, "vmlinuz")
+	initramfs = filepath.Join(cfg.dir, "initramfs.cpio.gz")
+	for src, dst := range map[string]string{cfg.guest.Kernel: kernel, cfg.guest.Initramfs: initramfs} {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			return "", "", fmt.Errorf("copy the guest for qemu: %w", err)
+		}
+		if err := os.WriteFile(dst, b, 0o444); err != nil {
+			return "", "", fmt.Errorf("copy the guest for qemu: %w", err)
+		}
+	}
+	return kernel, initramfs, nil
+}
+
+// kvmGroups returns the group of /dev/kvm when QEMU uses KVM, so QEMU may
+// open it as the VMM's user, and no groups otherwise.
+func kvmGroups(accel string) []uint32 {
+	if accel != "kvm" {
+		return nil
+	}
+	info, err := os.Stat("/dev/kvm")
+	if err != nil {
+		return nil
+	}
+	if st, ok := info.Sys().(*syscall.Stat_t); ok {
+		return []uint32{st.Gid}
+	}
+	return nil
 }
 
 // chooseAccel returns the accelerator to use: SMOLVM_E2E_ACCEL when set,
@@ -122,34 +169,28 @@ func chooseAccel(t *testing.T) string {
 	return "tcg"
 }
 
-func (v *vm) qemuArgs(cfg vmConfig) ([]string, error) {
-	cmdline := []string{
-		"console=ttyS0",
-		"quiet",
-		// Reboot at once on a panic. With -no-reboot QEMU then exits, so a
-		// broken guest ends the test early instead of at the boot timeout.
-		"panic=-1",
-		"smolvm.ip=" + cfg.address.String(),
-		"smolvm.gw=" + cfg.gateway.String(),
-		"smolvm.port=" + strconv.Itoa(cfg.port),
-		"smolvm.token=" + cfg.token,
+// qemuArgs returns QEMU's arguments: microvm with the guest's eth0 and
+// the qcow2 disk on virtio-mmio, and one PCIe root port for a NIC that
+// the test hot-plugs later. virtio-mmio devices cannot be hot-plugged
+// (QEMU 7.2 rejects device_add with "Bus 'virtio-mmio-bus.N' does not
+// support hotplugging"), but a PCIe root port on microvm's pcie=on host
+// bridge can take a virtio-net-pci device at run time.
+func (v *vm) qemuArgs(cfg vmConfig, kernel, initramfs string) ([]string, error) {
+	// Linux 6.1 asks the firmware (ACPI _OSC) for control of PCIe hotplug
+	// only when it can reach extended config space. On microvm, which has
+	// no MCFG table in QEMU 7.2, it learns where that space is only after
+	// asking, so pciehp stays off and a hot-plugged NIC goes unseen.
+	// pcie_ports=native makes Linux use native PCIe hotplug anyway.
+	cmdline, err := guest.Cmdline(v.accel, cfg.params, "pcie_ports=native")
+	if err != nil {
+		return nil, err
 	}
 	cpu := "host"
 	if v.accel == "tcg" {
 		cpu = "max"
-		// microvm has no HPET or ACPI PM timer, so the kernel measures
-		// the TSC against the PIT alone. Under TCG that measurement can
-		// fail when the emulation runs slowly, such as on a loaded host,
-		// and the boot then stalls. Giving the rate skips the
-		// measurement. Under TCG the guest's TSC ticks at the host's rate.
-		khz, err := hostTSCKHz()
-		if err != nil {
-			return nil, err
-		}
-		cmdline = append(cmdline, "tsc_early_khz="+strconv.Itoa(khz))
 	}
 	return []string{
-		"-machine", "microvm,accel=" + v.accel,
+		"-machine", "microvm,pcie=on,accel=" + v.accel,
 		"-cpu", cpu,
 		"-m", "128M",
 		"-smp", "1",
@@ -157,79 +198,62 @@ func (v *vm) qemuArgs(cfg vmConfig) ([]string, error) {
 		"-display", "none",
 		"-monitor", "none",
 		"-no-reboot",
-		"-kernel", cfg.guest.kernel,
-		"-initrd", cfg.guest.initramfs,
-		"-append", strings.Join(cmdline, " "),
+		"-kernel", kernel,
+		"-initrd", initramfs,
+		"-append", cmdline,
 		"-serial", "file:" + v.serialPath,
-		"-netdev", "tap,id=net0,ifname=" + cfg.tap + ",script=no,downscript=no",
-		"-device", "virtio-net-device,netdev=net0,mac=52:54:00:e2:e0:02",
+		"-netdev", "tap,id=net0,fd=3",
+		"-device", "virtio-net-device,netdev=net0,mac=" + guestMAC,
+		// -blockdev rather than -drive, so the qcow2 node has a known
+		// name for snapshot-save's vmstate and devices.
+		"-blockdev", "driver=file,filename=" + cfg.disk + ",node-name=" + diskNode + "-file",
+		"-blockdev", "driver=qcow2,file=" + diskNode + "-file,node-name=" + diskNode,
+		"-device", "virtio-blk-device,drive=" + diskNode,
+		"-device", "pcie-root-port,id=" + hotplugPort + ",chassis=1",
 		"-qmp", "unix:" + v.qmpSocket + ",server=on,wait=off",
 	}, nil
 }
 
-// hostTSCKHz estimates the host's TSC rate in kHz from the "cpu MHz" line
-// of /proc/cpuinfo.
-//
-// NOTE: "cpu MHz" is the current clock, which equals the TSC rate on
-// virtual machines and on CPUs without frequency scaling but may differ
-// elsewhere. A wrong rate skews the guest's clock; the boot still
-// succeeds.
-func hostTSCKHz() (int, error) {
-	b, err := os.ReadFile("/proc/cpuinfo")
+// waitReady waits until the guest prints its ready line and returns that
+// line and the time since QEMU started.
+func (v *vm) waitReady(ctx context.Context, timeout time.Duration) (string, time.Duration, error) {
+	prefix := guest.ReadyMarker + " token=" + v.token + " "
+	line, err := v.waitConsole(ctx, timeout, func(line string) bool { return strings.Contains(line, prefix) })
 	if err != nil {
-		return 0, fmt.Errorf("read the host TSC rate for tsc_early_khz: %w", err)
+		return "", 0, fmt.Errorf("wait for %q on the guest console: %w", prefix, err)
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		name, value, ok := strings.Cut(line, ":")
-		if !ok || strings.TrimSpace(name) != "cpu MHz" {
-			continue
-		}
-		mhz, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
-		if err != nil || mhz <= 0 {
-			return 0, fmt.Errorf("read the host TSC rate for tsc_early_khz: invalid cpu MHz line %q in /proc/cpuinfo", line)
-		}
-		return int(mhz * 1000), nil
-	}
-	return 0, errors.New("read the host TSC rate for tsc_early_khz: /proc/cpuinfo has no cpu MHz line")
+	return line[strings.Index(line, prefix):], time.Since(v.started), nil
 }
 
-// waitReady waits until the guest prints its ready line and returns the
-// time since QEMU started. It fails the test at once when the guest reports a
-// failed setup or QEMU exits, and after timeout otherwise.
-func (v *vm) waitReady(ctx context.Context, timeout time.Duration) time.Duration {
-	v.t.Helper()
-	deadline := time.Now().Add(timeout)
-	want := readyMarker + " token=" + v.token
-	for {
-		serial, _ := os.ReadFile(v.serialPath)
-		switch {
-		case bytes.Contains(serial, []byte(want)):
-			return time.Since(v.started)
-		case bytes.Contains(serial, []byte(failMarker)):
-			v.t.Fatalf("the guest reported a failed setup\n%s", v.logs())
-		case time.Now().After(deadline):
-			v.t.Fatalf("no %q on the guest console after %v\n%s", want, timeout, v.logs())
-		}
-		select {
-		case <-v.exited:
-			v.t.Fatalf("qemu exited (%v) before the guest was ready\n%s", v.waitErr, v.logs())
-		case <-ctx.Done():
-			v.t.Fatalf("wait for the guest: %v\n%s", ctx.Err(), v.logs())
-		case <-time.After(50 * time.Millisecond):
-		}
+// waitConsole waits up to timeout until a line of the guest console
+// matches and returns it. It fails at once when the guest reports a failed
+// setup or QEMU exits. The error includes the logs.
+func (v *vm) waitConsole(ctx context.Context, timeout time.Duration, match func(line string) bool) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	line, err := guest.WaitConsole(ctx, v.serialPath, v.exited, match)
+	switch {
+	case errors.Is(err, guest.ErrVMExited):
+		return "", fmt.Errorf("%w (%v)\n%s", err, v.waitErr, v.logs())
+	case errors.Is(err, context.DeadlineExceeded):
+		return "", fmt.Errorf("no matching line after %v: %w\n%s", timeout, err, v.logs())
+	case err != nil:
+		return "", fmt.Errorf("%w\n%s", err, v.logs())
 	}
+	return line, nil
 }
 
 // waitExit waits up to timeout for QEMU to exit and returns its exit
 // status.
 func (v *vm) waitExit(timeout time.Duration) error {
-	v.t.Helper()
 	select {
 	case <-v.exited:
-		return v.waitErr
-	case <-time.After(timeout):
-		v.t.Fatalf("qemu still runs %v later\n%s", timeout, v.logs())
+		if v.waitErr != nil {
+			return fmt.Errorf("qemu exited with %w, want status 0\n%s", v.waitErr, v.logs())
+		}
 		return nil
+	case <-time.After(timeout):
+		return fmt.Errorf("qemu still runs %v later\n%s", timeout, v.logs())
 	}
 }
 
@@ -240,7 +264,7 @@ func (v *vm) serial() string {
 }
 
 // logs returns the end of the guest console and of QEMU's own output for
-// failure messages, because both files go away with the test's temporary
+// failure messages, because both files go away with the VM's working
 // directory.
 func (v *vm) logs() string {
 	return "--- guest console (end) ---\n" + tail(v.serialPath) + "\n--- qemu output (end) ---\n" + tail(v.qemuLog)

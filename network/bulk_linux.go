@@ -72,8 +72,8 @@ func (n *native) deleteTAPs(_ context.Context, names []string) error {
 
 // batchDelete moves the TAPs among links that names lists into an unused
 // interface group with move, then deletes that group with deleteGroup.
-// Absent names are skipped; a device that is not a TAP, or one that cannot
-// be moved, gives an error and the others are still deleted.
+// Absent names are skipped. A device that is not a TAP, or one that cannot
+// be moved, gives an error, and the others are still deleted.
 func batchDelete(links []*tunLink, names []string, move func(l *tunLink, group uint32) error, deleteGroup func(group uint32) error) error {
 	group, err := unusedGroup(links)
 	if err != nil {

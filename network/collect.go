@@ -25,8 +25,8 @@ func (m *Manager) ListTAPs(ctx context.Context) ([]TAPInfo, error) {
 // deletion of 1,000 devices costs a fraction of 1,000 single ones.
 //
 // Absent names are skipped, so a teardown can be repeated. A device that is
-// not a TAP, or one that cannot be moved, is left in place with an error,
-// and the others are still deleted; the errors come back joined. A process
+// not a TAP, or one that cannot be moved, is left in place with an error.
+// The others are still deleted, and the errors come back joined. A process
 // still attached to a TAP loses it, as with [Manager.DeleteTAP]. Every name
 // is validated before anything changes.
 func (m *Manager) DeleteTAPs(ctx context.Context, names []string) error {

@@ -1,8 +1,8 @@
-// Package sandbox is the declarative layer over network and firewall: a
+// Package sandbox is the declarative layer over network and firewall. A
 // runtime describes one sandbox's host-side network as a [Spec] (id, TAP,
-// VMM uid, host and guest addresses, NAT, port forwards, egress allowlist)
-// and [Manager.Ensure] creates it or converges what is installed to it,
-// safely repeated. [Manager.Remove] takes it all down again, and
+// VMM uid, host and guest addresses, NAT, port forwards, egress allowlist).
+// [Manager.Ensure] creates it or converges what is installed to it, and is
+// safe to repeat. [Manager.Remove] takes it all down again, and
 // [Manager.GC] removes what crashed runtimes left behind.
 //
 // Everything a Manager creates is marked with the sandbox id: the TAP by

@@ -34,7 +34,7 @@ type GCOptions struct {
 // skips a long run of zero blocks.
 const DefaultTempAge = time.Hour
 
-// GCReport is what [Manager.GC] found and removed.
+// GCReport lists what [Manager.GC] found and removed.
 type GCReport struct {
 	DryRun bool `json:"dry_run"`
 	// TAPs is the collection of marked TAPs that no process held.

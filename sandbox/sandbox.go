@@ -281,7 +281,7 @@ func (u undoStack) run(ctx context.Context) error {
 	return nil
 }
 
-// rollbackError wraps the errors of an undo, so the message says which
+// rollbackError wraps the errors of an undo, so the message marks which
 // errors came from the rollback.
 type rollbackError struct{ err error }
 

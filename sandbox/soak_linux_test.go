@@ -19,8 +19,8 @@ const soakCycles = 20
 
 // TestSoakSandboxes brings 64 sandboxes up concurrently from goroutines
 // (TAP, route, isolation, NAT, two forwards, an egress allowlist) and down
-// again, cycle after cycle; the down alternates between Remove for each and
-// one GC after the manager "crashed". Afterwards the namespace must be as
+// again, cycle after cycle. The down alternates between Remove for each
+// and one GC after the manager "crashed". Afterwards the namespace must be as
 // before, with no TAP, address, route or firewall element left, and no file
 // descriptor or goroutine beyond those at the start.
 func TestSoakSandboxes(t *testing.T) {

@@ -41,9 +41,18 @@ func smolvm_info() *C.char {
 	return result(info)
 }
 
+// smolvm_capabilities returns the capability report, with the disk.reflink
+// check for diskDir, or for the current directory when diskDir is NULL.
+//
 //export smolvm_capabilities
-func smolvm_capabilities() *C.char {
-	return result(capabilityReport)
+func smolvm_capabilities(diskDir *C.char) *C.char {
+	dir := goString(diskDir)
+	return result(func() (any, *errorInfo) { return capabilityReport(dir) })
+}
+
+//export smolvm_detect
+func smolvm_detect() *C.char {
+	return result(detectCapabilities)
 }
 
 //export smolvm_network_path
@@ -179,4 +188,44 @@ func smolvm_qmp_dismiss_job(handle C.ulonglong, jobID *C.char) *C.char {
 func smolvm_qmp_wait_job(handle C.ulonglong, jobID *C.char, timeout C.double) *C.char {
 	id := goString(jobID)
 	return result(func() (any, *errorInfo) { return qmpWaitJob(uint64(handle), id, float64(timeout)) })
+}
+
+//export smolvm_fc_open
+func smolvm_fc_open(socketPath *C.char) *C.char {
+	socket := goString(socketPath)
+	return result(func() (any, *errorInfo) { return fcOpen(socket) })
+}
+
+//export smolvm_fc_close
+func smolvm_fc_close(handle C.ulonglong) *C.char {
+	return result(func() (any, *errorInfo) { return fcClose(uint64(handle)) })
+}
+
+// smolvm_fc_request sends one request with body, a JSON document, or with
+// none when body is NULL.
+//
+//export smolvm_fc_request
+func smolvm_fc_request(handle C.ulonglong, method, path, body *C.char) *C.char {
+	m, p, b := goString(method), goString(path), goString(body)
+	return result(func() (any, *errorInfo) { return fcRequest(uint64(handle), m, p, b) })
+}
+
+// smolvm_fc_wait waits for the API socket. pid is the Firecracker process
+// to watch, or 0 for none.
+//
+//export smolvm_fc_wait
+func smolvm_fc_wait(handle C.ulonglong, timeout C.double, pid C.longlong) *C.char {
+	return result(func() (any, *errorInfo) { return fcWait(uint64(handle), float64(timeout), int64(pid)) })
+}
+
+//export smolvm_disk_clone
+func smolvm_disk_clone(source, target *C.char) *C.char {
+	src, dst := goString(source), goString(target)
+	return result(func() (any, *errorInfo) { return diskClone(src, dst) })
+}
+
+//export smolvm_disk_decompress
+func smolvm_disk_decompress(source, target *C.char, chunkSize C.longlong) *C.char {
+	src, dst := goString(source), goString(target)
+	return result(func() (any, *errorInfo) { return diskDecompress(src, dst, int64(chunkSize)) })
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sync"
 	"time"
 
 	"github.com/smolvm/smolvm-core/qmp"
@@ -27,13 +26,8 @@ type qmpSession struct {
 	socket string
 }
 
-// qmpSessions maps handles to open clients. Handles count up from 1 and
-// are never reused.
-var qmpSessions struct {
-	mu   sync.Mutex
-	last uint64
-	byID map[uint64]*qmpSession
-}
+// qmpSessions maps handles to open clients.
+var qmpSessions handleTable[*qmpSession]
 
 // seconds converts a timeout given in seconds, rejecting values that are
 // not positive and finite.
@@ -71,26 +65,13 @@ func qmpOpen(socket string, timeout, readTimeout float64) (any, *errorInfo) {
 	if err != nil {
 		return nil, qmpError(socket, "", err)
 	}
-
-	qmpSessions.mu.Lock()
-	defer qmpSessions.mu.Unlock()
-	if qmpSessions.byID == nil {
-		qmpSessions.byID = make(map[uint64]*qmpSession)
-	}
-	qmpSessions.last++
-	qmpSessions.byID[qmpSessions.last] = &qmpSession{client: client, socket: socket}
-	return qmpSessions.last, nil
+	return qmpSessions.add(&qmpSession{client: client, socket: socket}), nil
 }
 
 // qmpClose closes the client of handle. Closing a closed or unknown handle
 // succeeds, so close may be called more than once.
 func qmpClose(handle uint64) (any, *errorInfo) {
-	qmpSessions.mu.Lock()
-	s := qmpSessions.byID[handle]
-	delete(qmpSessions.byID, handle)
-	qmpSessions.mu.Unlock()
-
-	if s != nil {
+	if s, ok := qmpSessions.remove(handle); ok {
 		// Close only reports why the session had already ended, which
 		// does not matter once the caller is done with it.
 		_ = s.client.Close()
@@ -100,9 +81,7 @@ func qmpClose(handle uint64) (any, *errorInfo) {
 
 // session returns the open session of handle.
 func session(handle uint64) (*qmpSession, *errorInfo) {
-	qmpSessions.mu.Lock()
-	defer qmpSessions.mu.Unlock()
-	if s := qmpSessions.byID[handle]; s != nil {
+	if s, ok := qmpSessions.get(handle); ok {
 		return s, nil
 	}
 	// The caller knows the socket path and adds it to the details.

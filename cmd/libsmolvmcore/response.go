@@ -9,14 +9,15 @@ import (
 // documents they return. The Python package refuses a library whose
 // version differs, so a stale build fails with a clear message instead of
 // calling functions with the wrong arguments.
-const abiVersion = 1
+const abiVersion = 2
 
 // Error kinds, described in the package documentation.
 const (
-	kindOS       = "os"
-	kindQMP      = "qmp"
-	kindValue    = "value"
-	kindInternal = "internal"
+	kindOS             = "os"
+	kindQMP            = "qmp"
+	kindFirecrackerAPI = "firecracker_api"
+	kindValue          = "value"
+	kindInternal       = "internal"
 )
 
 // errorInfo is the "error" object of a response.

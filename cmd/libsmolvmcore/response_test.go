@@ -2,10 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/smolvm/smolvm-core/capabilities"
 	"github.com/smolvm/smolvm-core/network"
 )
 
@@ -63,7 +65,7 @@ func TestInfo(t *testing.T) {
 		t.Fatalf("info: %+v", errInfo)
 	}
 	want := libraryInfo{ABI: abiVersion, Components: map[string]bool{
-		"network": true, "qmp": true, "firecracker": false, "disk": false,
+		"network": true, "qmp": true, "firecracker": true, "disk": true,
 	}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("info (-want +got):\n%s", diff)
@@ -80,4 +82,39 @@ func TestNetworkPath(t *testing.T) {
 	if path.Backend != want.Backend.String() || path.Reason != want.Reason || path.Native != (want.Backend == network.BackendNative) {
 		t.Errorf("networkPath = %+v, want the default path %+v", path, want)
 	}
+}
+
+func TestDetectCapabilities(t *testing.T) {
+	got, errInfo := detectCapabilities()
+	if errInfo != nil {
+		t.Fatalf("detectCapabilities: %+v", errInfo)
+	}
+	want := capabilityFlags{
+		Networking:     network.DefaultPath().Backend == network.BackendNative,
+		DiskIO:         true,
+		QMP:            true,
+		FirecrackerAPI: true,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("detectCapabilities (-want +got):\n%s", diff)
+	}
+}
+
+func TestCapabilityReportDiskDir(t *testing.T) {
+	dir := t.TempDir()
+
+	got, errInfo := capabilityReport(dir)
+
+	if errInfo != nil {
+		t.Fatalf("capabilityReport: %+v", errInfo)
+	}
+	for _, c := range got.(capabilities.Report).Checks {
+		if c.Name == "disk.reflink" {
+			if !strings.Contains(c.Detail, dir) {
+				t.Errorf("disk.reflink detail %q does not name %s", c.Detail, dir)
+			}
+			return
+		}
+	}
+	t.Error("the report has no disk.reflink check")
 }

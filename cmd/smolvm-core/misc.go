@@ -55,9 +55,12 @@ func newDemoCommand() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "demo",
 		Short: "Run the main job end to end on a real QEMU in a throwaway network namespace (needs root)",
-		Long: "Create a network namespace, prepare a TAP in it, add the guest route, start QEMU (microvm,\n" +
-			"paused) on the TAP, drive it over QMP (status, cont, stop, cont, quit), check that QEMU\n" +
-			"attached to the TAP, then delete everything and check that nothing is left. Each step is\n" +
+		Long: "Create a network namespace, prepare a TAP in it, add the guest route and start QEMU (microvm)\n" +
+			"on the TAP. When the guest that scripts/build-guest builds is present, QEMU boots it, and the\n" +
+			"demo pings it and fetches its HTTP page from the namespace, then drives QEMU over QMP (status,\n" +
+			"stop, cont, quit). Without the guest, QEMU runs paused and the demo drives it over QMP (status,\n" +
+			"cont, stop, cont, quit), and the output says that no guest ran. Either way it checks that QEMU\n" +
+			"attached to the TAP, then deletes everything and checks that nothing is left. Each step is\n" +
 			"printed with its duration; the exit status is 1 if any step fails.",
 		Args:              noArgs,
 		PersistentPreRunE: rejectNetns,
@@ -70,5 +73,7 @@ func newDemoCommand() *cobra.Command {
 	}
 	c.Flags().StringVar(&opts.QEMU, "qemu", "", "QEMU binary (default qemu-system-x86_64 from PATH)")
 	c.Flags().StringVar(&opts.Accel, "accel", "", "QEMU accelerator, kvm or tcg (default: kvm only where the CPU advertises vmx or svm)")
+	c.Flags().StringVar(&opts.GuestDir, "guest-dir", "", "directory of the guest built by scripts/build-guest (default $SMOLVM_GUEST_DIR, else ~/.cache/smolvm-core/guest)")
+	c.Flags().BoolVar(&opts.NoGuest, "no-guest", false, "run QEMU paused without a guest even when one is built")
 	return c
 }

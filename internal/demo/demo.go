@@ -1,8 +1,11 @@
 // Package demo runs smolvm-core's main job end to end on real components.
 // It prepares a TAP in a throwaway network namespace with the network
 // package, attaches a real QEMU to it and drives QEMU with the qmp package.
-// Then it cleans up and checks that nothing is left. It needs root,
-// /dev/net/tun and qemu-system-x86_64.
+// When the guest that scripts/build-guest builds is present, QEMU boots it,
+// and the demo pings the guest and fetches its HTTP page from the host side
+// of the namespace. Otherwise QEMU runs paused without a guest, and the
+// output reports that. Then the demo cleans up and checks that nothing is left.
+// It needs root, /dev/net/tun and qemu-system-x86_64.
 package demo
 
 import (
@@ -20,6 +23,7 @@ import (
 	"time"
 
 	"github.com/smolvm/smolvm-core/capabilities"
+	"github.com/smolvm/smolvm-core/internal/guest"
 	"github.com/smolvm/smolvm-core/internal/nsutil"
 	"github.com/smolvm/smolvm-core/network"
 	"github.com/smolvm/smolvm-core/qmp"
@@ -40,6 +44,12 @@ type Options struct {
 	// Accel is "kvm", "tcg" or "" to use KVM only where the CPU advertises
 	// vmx or svm.
 	Accel string
+	// GuestDir is the directory of the guest built by scripts/build-guest.
+	// Empty means the script's default, $SMOLVM_GUEST_DIR or
+	// ~/.cache/smolvm-core/guest.
+	GuestDir string
+	// NoGuest runs QEMU paused without a guest even when one is built.
+	NoGuest bool
 }
 
 // demo is the state of one run, kept so that cleanup can undo each step.
@@ -51,8 +61,14 @@ type demo struct {
 	manager *network.Manager
 	qemu    *exec.Cmd // nil once QEMU has been reaped
 	pid     int
-	exited  chan error // receives QEMU's exit status once
+	exited  chan struct{} // closed once QEMU has been reaped
+	waitErr error         // QEMU's exit status; read it only after exited is closed
 	client  *qmp.Client
+	// guest is the guest that QEMU boots, or nil when QEMU runs paused
+	// without one. noGuestReason is why there is none.
+	guest         *guest.Image
+	noGuestReason string
+	token         string
 }
 
 // Run carries out the demo, printing each step with its duration and
@@ -62,10 +78,15 @@ func Run(ctx context.Context, out io.Writer, opts Options) error {
 	d := &demo{out: out, opts: opts}
 	err := d.run(ctx)
 	cleanupErr := d.cleanup()
-	if err == nil && cleanupErr == nil {
-		fmt.Fprintln(out, "demo passed: every step succeeded and nothing was left behind")
+	if err != nil || cleanupErr != nil {
+		return errors.Join(err, cleanupErr)
 	}
-	return errors.Join(err, cleanupErr)
+	if d.guest != nil {
+		fmt.Fprintln(out, "demo passed: a real guest booted on the tap and answered ping and HTTP; every step succeeded and nothing was left behind")
+	} else {
+		fmt.Fprintf(out, "demo passed without a guest (%s): QEMU ran paused on the tap; every step succeeded and nothing was left behind\n", d.noGuestReason)
+	}
+	return nil
 }
 
 // step runs fn and prints its name, duration and outcome.
@@ -88,12 +109,16 @@ func (d *demo) step(name string, fn func() (string, error)) error {
 	return nil
 }
 
+// namedStep is one step of the demo.
+type namedStep struct {
+	name string
+	fn   func() (string, error)
+}
+
 func (d *demo) run(ctx context.Context) error {
-	steps := []struct {
-		name string
-		fn   func() (string, error)
-	}{
+	steps := []namedStep{
 		{"find qemu-system-x86_64", d.findQEMU},
+		{"look for the guest from scripts/build-guest", d.findGuest},
 		{"create network namespace", d.createNetns},
 		{"open network manager in the namespace", d.openManager},
 		{"prepare tap (create, address, up, sysctl)", func() (string, error) {
@@ -105,6 +130,27 @@ func (d *demo) run(ctx context.Context) error {
 		{"check tap has no carrier before qemu", func() (string, error) { return d.checkCarrier(ctx, false) }},
 		{"start qemu on the tap", d.startQEMU},
 		{"connect qmp", func() (string, error) { return d.connect(ctx) }},
+	}
+	if err := d.runSteps(steps); err != nil {
+		return err
+	}
+
+	if d.guest != nil {
+		steps = d.guestSteps(ctx)
+	} else {
+		steps = d.pausedSteps(ctx)
+	}
+	steps = append(steps,
+		namedStep{"qmp quit and wait for qemu to exit", func() (string, error) { return d.quit(ctx) }},
+		namedStep{"check tap lost its carrier", func() (string, error) { return d.checkCarrier(ctx, false) }},
+		namedStep{"delete tap", func() (string, error) { return "", d.manager.DeleteTAP(ctx, tapName) }},
+	)
+	return d.runSteps(steps)
+}
+
+// pausedSteps drive a QEMU that was started paused without a guest.
+func (d *demo) pausedSteps(ctx context.Context) []namedStep {
+	return []namedStep{
 		{"qmp query-status", func() (string, error) { return d.expectStatus(ctx, "prelaunch", "paused") }},
 		{"check tap has carrier while qemu runs", func() (string, error) { return d.checkCarrier(ctx, true) }},
 		{"qmp cont", func() (string, error) { return "", d.client.Cont(ctx) }},
@@ -113,10 +159,10 @@ func (d *demo) run(ctx context.Context) error {
 		{"qmp query-status", func() (string, error) { return d.expectStatus(ctx, "paused") }},
 		{"qmp cont", func() (string, error) { return "", d.client.Cont(ctx) }},
 		{"qmp query-status", func() (string, error) { return d.expectStatus(ctx, "running") }},
-		{"qmp quit and wait for qemu to exit", func() (string, error) { return d.quit(ctx) }},
-		{"check tap lost its carrier", func() (string, error) { return d.checkCarrier(ctx, false) }},
-		{"delete tap", func() (string, error) { return "", d.manager.DeleteTAP(ctx, tapName) }},
 	}
+}
+
+func (d *demo) runSteps(steps []namedStep) error {
 	for _, s := range steps {
 		if err := d.step(s.name, s.fn); err != nil {
 			return err
@@ -203,11 +249,20 @@ func (d *demo) startQEMU() (string, error) {
 	accel := d.accel()
 	args := []string{
 		"-machine", "microvm,accel=" + accel,
-		"-S", "-nodefaults", "-no-user-config", "-display", "none", "-monitor", "none", "-serial", "none",
-		"-m", "64M",
+		"-nodefaults", "-no-user-config", "-display", "none", "-monitor", "none",
 		"-netdev", "tap,id=net0,ifname=" + tapName + ",script=no,downscript=no",
 		"-device", "virtio-net-device,netdev=net0",
 		"-qmp", "unix:" + filepath.Join(dir, "qmp.sock") + ",server=on,wait=off",
+	}
+	if d.guest != nil {
+		guestArgs, err := d.guestArgs(accel)
+		if err != nil {
+			return "", err
+		}
+		args = append(args, guestArgs...)
+	} else {
+		// -S keeps the CPUs stopped: with no kernel there is nothing to run.
+		args = append(args, "-S", "-serial", "none", "-m", "64M")
 	}
 	cmd := exec.Command(d.opts.QEMU, args...)
 	log, err := os.Create(filepath.Join(dir, "qemu.log"))
@@ -224,8 +279,11 @@ func (d *demo) startQEMU() (string, error) {
 	}
 	d.qemu = cmd
 	d.pid = cmd.Process.Pid
-	d.exited = make(chan error, 1)
-	go func() { d.exited <- cmd.Wait() }()
+	d.exited = make(chan struct{})
+	go func() {
+		d.waitErr = cmd.Wait()
+		close(d.exited)
+	}()
 	return fmt.Sprintf("pid %d, accel=%s", cmd.Process.Pid, accel), nil
 }
 
@@ -258,10 +316,10 @@ func (d *demo) quit(ctx context.Context) (string, error) {
 		return "", err
 	}
 	select {
-	case err := <-d.exited:
+	case <-d.exited:
 		d.qemu = nil
-		if err != nil {
-			return "", fmt.Errorf("qemu exited with %w", err)
+		if d.waitErr != nil {
+			return "", fmt.Errorf("qemu exited with %w", d.waitErr)
 		}
 		return "exit status 0", nil
 	case <-time.After(10 * time.Second):

@@ -10,9 +10,9 @@ import (
 )
 
 // KillChildAfter runs the test named test of this test binary as a child
-// process with env added to its environment, waits until it prints the
-// line "ready", lets it work for delay, and kills it with SIGKILL, as a
-// crash would. The child must loop until it is killed.
+// process, with env added to its environment. Once the child prints the
+// line "ready", it lets the child work for delay and then kills it with
+// SIGKILL, as a crash would. The child must loop until it is killed.
 func KillChildAfter(t testing.TB, test string, env []string, delay time.Duration) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.count=1")

@@ -1,4 +1,4 @@
-// Package procstate tells whether a process has exited, for the clients
+// Package procstate reports whether a process has exited, for the clients
 // that wait for a VMM's socket and should stop waiting once the VMM is gone.
 package procstate
 

@@ -27,7 +27,9 @@ def main() -> int:
     }
     json.dump(report, sys.stdout, indent=2)
     sys.stdout.write("\n")
-    return 0
+    # A library that does not load is a broken install, so a deployment
+    # check that runs this module sees a failure.
+    return 0 if _native.loaded() else 1
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .errors import CoreUnavailableError, QMPError, SmolVMCoreError, kernel_error
+from .errors import CoreUnavailableError, FirecrackerAPIError, QMPError, SmolVMCoreError, kernel_error
 
 #: Environment variable naming a library file to load instead of the one in
 #: the package directory.
@@ -28,7 +28,7 @@ LIBRARY_ENV = "SMOLVM_CORE_LIBRARY"
 
 #: Version of the C functions and JSON documents this package speaks; it
 #: must equal abiVersion in cmd/libsmolvmcore.
-ABI_VERSION = 1
+ABI_VERSION = 2
 
 _c_char_p = ctypes.c_char_p
 _c_longlong = ctypes.c_longlong
@@ -38,7 +38,8 @@ _c_handle = ctypes.c_ulonglong
 # Argument types of the functions that return a JSON document.
 _PROTOTYPES: dict[str, list[Any]] = {
     "smolvm_info": [],
-    "smolvm_capabilities": [],
+    "smolvm_capabilities": [_c_char_p],
+    "smolvm_detect": [],
     "smolvm_network_path": [],
     "smolvm_create_tap": [_c_char_p, _c_longlong],
     "smolvm_delete_tap": [_c_char_p],
@@ -62,6 +63,12 @@ _PROTOTYPES: dict[str, list[Any]] = {
     "smolvm_qmp_query_jobs": [_c_handle],
     "smolvm_qmp_dismiss_job": [_c_handle, _c_char_p],
     "smolvm_qmp_wait_job": [_c_handle, _c_char_p, _c_double],
+    "smolvm_fc_open": [_c_char_p],
+    "smolvm_fc_close": [_c_handle],
+    "smolvm_fc_request": [_c_handle, _c_char_p, _c_char_p, _c_char_p],
+    "smolvm_fc_wait": [_c_handle, _c_double, _c_longlong],
+    "smolvm_disk_clone": [_c_char_p, _c_char_p],
+    "smolvm_disk_decompress": [_c_char_p, _c_char_p, _c_longlong],
 }
 
 
@@ -79,11 +86,14 @@ _components: dict[str, bool] = {}
 load_error: str | None = None
 
 
-def _declare(lib: ctypes.CDLL) -> None:
+def _declare_abi(lib: ctypes.CDLL) -> None:
     lib.smolvm_free.argtypes = [ctypes.c_void_p]
     lib.smolvm_free.restype = None
     lib.smolvm_abi_version.argtypes = []
     lib.smolvm_abi_version.restype = ctypes.c_int
+
+
+def _declare(lib: ctypes.CDLL) -> None:
     for name, argtypes in _PROTOTYPES.items():
         fn = getattr(lib, name)
         fn.argtypes = argtypes
@@ -96,13 +106,20 @@ def _load() -> None:
     global _lib, _components, load_error
     try:
         lib = ctypes.CDLL(str(library_path))
-        _declare(lib)
+        _declare_abi(lib)
     except (OSError, AttributeError) as exc:
         load_error = str(exc)
         return
+    # The version is checked before the other functions are looked up, so
+    # a stale build gets this message rather than a missing symbol.
     abi = lib.smolvm_abi_version()
     if abi != ABI_VERSION:
         load_error = f"the library has ABI version {abi}, this package needs {ABI_VERSION}: rebuild it with `make python`"
+        return
+    try:
+        _declare(lib)
+    except AttributeError as exc:
+        load_error = str(exc)
         return
     _components = _decode(lib, lib.smolvm_info())["ok"]["components"]
     _lib = lib
@@ -168,6 +185,9 @@ def to_exception(error: dict[str, Any]) -> Exception:
         return kernel_error(error.get("errno") or 0, message, error.get("detail"))
     if kind == "qmp":
         return QMPError(message, dict(error.get("details") or {}))
+    if kind == "firecracker_api":
+        details = dict(error.get("details") or {})
+        return FirecrackerAPIError(message, status_code=details.get("status_code"), details=details)
     if kind == "value":
         return ValueError(message)
     return SmolVMCoreError(message)
@@ -183,6 +203,22 @@ def encode(value: str, argument: str) -> bytes:
     if "\x00" in value:
         raise ValueError(f"{argument} must not contain NUL characters: {value!r}")
     return value.encode("utf-8")
+
+
+def encode_path(value: str | bytes | os.PathLike[Any], argument: str) -> bytes:
+    """Encode a file path for C as ``open()`` does, with the file system encoding.
+
+    ``value`` is a str, bytes or path-like object. A NUL character raises
+    ValueError, as it does for ``open()``.
+    """
+    try:
+        path = os.fspath(value)
+    except TypeError:
+        raise TypeError(f"{argument} must be str, bytes or os.PathLike, not {type(value).__name__}") from None
+    encoded = os.fsencode(path)
+    if b"\x00" in encoded:
+        raise ValueError(f"{argument} must not contain NUL characters: {path!r}")
+    return encoded
 
 
 _load()

@@ -1,7 +1,9 @@
 """Exception types raised by smolvm_core.
 
-Network functions raise ``OSError`` (see :func:`kernel_error`), and QMP
-failures raise :class:`QMPError`. Calls into parts of smolvm-core that this
+Network and disk functions raise ``OSError`` (see :func:`kernel_error`),
+and so do Firecracker requests that get no usable reply. QMP failures raise
+:class:`QMPError`, and Firecracker error replies
+:class:`FirecrackerAPIError`. Calls into parts of smolvm-core that this
 build lacks raise :class:`CoreUnavailableError`.
 """
 
@@ -34,11 +36,20 @@ class QMPError(SmolVMCoreError):
 
 
 class FirecrackerAPIError(SmolVMCoreError):
-    """Raised when the Firecracker API returns an error status."""
+    """Raised when the Firecracker API replies with a status of 300 or more.
 
-    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+    ``status_code`` is the HTTP status. ``details`` contains
+    ``socket_path``, ``method``, ``path``, ``status_code`` and
+    ``fault_message``, Firecracker's reason or None when the reply has
+    none. A reply body without a fault message is kept as ``body``.
+    """
+
+    def __init__(
+        self, message: str, *, status_code: int | None = None, details: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(message)
         self.status_code = status_code
+        self.details: dict[str, Any] = details or {}
 
 
 # OSError subclasses whose str() is the message alone, keyed by the
@@ -51,7 +62,7 @@ def _message_only(self: OSError) -> str:
 
 
 def kernel_error(errno_value: int, message: str, detail: str | None = None) -> OSError:
-    """Build the OSError that a network function raises.
+    """Build the OSError that a network or disk function raises.
 
     ``str()`` of the result is ``message`` alone, such as "File exists", as
     the original module raised it, so callers that compare or search the

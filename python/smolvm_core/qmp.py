@@ -66,6 +66,9 @@ class QMPClient:
         self._path = _native.encode(os.fspath(socket_path), "socket_path")
         self._lock = threading.Lock()
         self._handle: int | None = None
+        # Jobs that wait_for_job dismissed, so that a dismiss_job after it,
+        # as code written for the original module does, is not an error.
+        self._dismissed: set[str] = set()
 
     def __enter__(self) -> QMPClient:
         return self
@@ -173,7 +176,16 @@ class QMPClient:
         return [QMPJob(**job) for job in self._call("smolvm_qmp_query_jobs")]
 
     def dismiss_job(self, job_id: str) -> None:
-        """Remove a concluded job (job-dismiss)."""
+        """Remove a concluded job (job-dismiss).
+
+        A job that :meth:`wait_for_job` of this client already dismissed is
+        skipped without an error, since code written for the original module
+        dismisses each job after waiting for it.
+        """
+        with self._lock:
+            if job_id in self._dismissed:
+                self._dismissed.discard(job_id)
+                return
         self._call("smolvm_qmp_dismiss_job", _native.encode(job_id, "job_id"))
 
     def wait_for_job(self, job_id: str, timeout: float = 60.0, poll_interval: float = 0.1) -> QMPJob:
@@ -192,8 +204,18 @@ class QMPClient:
         """
         timeout = _timeout("timeout", timeout)
         _timeout("poll_interval", poll_interval)
-        job = self._call("smolvm_qmp_wait_job", _native.encode(job_id, "job_id"), timeout)
+        try:
+            job = self._call("smolvm_qmp_wait_job", _native.encode(job_id, "job_id"), timeout)
+        except QMPError as e:
+            if e.details.get("status") == "concluded":
+                self._mark_dismissed(job_id)
+            raise
+        self._mark_dismissed(job_id)
         return QMPJob(**job)
+
+    def _mark_dismissed(self, job_id: str) -> None:
+        with self._lock:
+            self._dismissed.add(job_id)
 
     def close(self) -> None:
         """Close the session. Calling it again does nothing, and a later call connects again."""

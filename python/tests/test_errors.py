@@ -6,7 +6,7 @@ import errno
 import unittest
 
 from smolvm_core import _native
-from smolvm_core.errors import kernel_error
+from smolvm_core.errors import CoreUnavailableError, FirecrackerAPIError, SmolVMCoreError, kernel_error
 from support import Netns
 
 
@@ -38,6 +38,18 @@ class KernelErrorTest(unittest.TestCase):
         self.assertIsInstance(_native.to_exception({"kind": "value", "message": "bad"}), ValueError)
         qmp = _native.to_exception({"kind": "qmp", "message": "m", "details": {"socket_path": "/s"}})
         self.assertEqual(qmp.details, {"socket_path": "/s"})
+        details = {"socket_path": "/s", "method": "PUT", "path": "/actions", "status_code": 400, "fault_message": "f"}
+        api = _native.to_exception({"kind": "firecracker_api", "message": "m", "details": details})
+        self.assertIsInstance(api, FirecrackerAPIError)
+        self.assertEqual((str(api), api.status_code, api.details), ("m", 400, details))
+
+    def test_firecracker_api_error_alone(self) -> None:
+        error = FirecrackerAPIError("API error: bad request", status_code=400)
+
+        self.assertEqual(error.status_code, 400)
+        self.assertEqual(error.details, {})
+        self.assertIsInstance(error, SmolVMCoreError)
+        self.assertIsInstance(CoreUnavailableError("x"), SmolVMCoreError)
 
 
 class NetworkErrorTest(unittest.TestCase):

@@ -29,7 +29,7 @@ class ExampleTest(unittest.TestCase):
         self.assertEqual(done.returncode, 0, done.stderr)
         summary = json.loads(done.stdout)
         self.assertTrue(summary["native_networking"])
-        self.assertEqual(summary["capabilities"], {"networking": True, "disk_io": False, "qmp": True, "firecracker_api": False})
+        self.assertEqual(summary["capabilities"], {"networking": True, "disk_io": True, "qmp": True, "firecracker_api": True})
         self.assertEqual(summary["default_interface_error"], "get default interface ipv4: no default route")
         self.assertEqual(
             [summary["status_at_start"], summary["status_after_cont"], summary["status_after_stop"]],

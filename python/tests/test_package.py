@@ -15,7 +15,7 @@ import unittest
 from pathlib import Path
 
 import smolvm_core
-from smolvm_core import capabilities, errors, network, qmp
+from smolvm_core import capabilities, disk, errors, firecracker, network, qmp
 from support import PACKAGE_ROOT, child_env, require, require_library
 
 # The original module's flat functions and their parameters.
@@ -67,6 +67,17 @@ class PublicAPITest(unittest.TestCase):
         connect = inspect.signature(qmp.QMPClient.connect)
         self.assertEqual((connect.parameters["timeout"].default, connect.parameters["read_timeout"].default), (5.0, 30.0))
 
+    def test_firecracker_and_disk_modules(self) -> None:
+        request = inspect.signature(firecracker.FirecrackerClient.request)
+        self.assertEqual(list(request.parameters), ["self", "method", "path", "body"])
+        self.assertIsNone(request.parameters["body"].default)
+        wait = inspect.signature(firecracker.FirecrackerClient.wait_for_socket)
+        self.assertEqual(wait.parameters["timeout"].default, 10.0)
+        self.assertEqual(list(inspect.signature(disk.clone_or_sparse_copy).parameters), ["source", "target"])
+        decompress = inspect.signature(disk.decompress_zstd_sparse)
+        self.assertEqual(list(decompress.parameters), ["source", "target", "chunk_size"])
+        self.assertEqual(decompress.parameters["chunk_size"].default, 1024 * 1024)
+
     def test_capabilities(self) -> None:
         require_library(self)
         caps = smolvm_core.detect()
@@ -74,12 +85,27 @@ class PublicAPITest(unittest.TestCase):
         self.assertIsInstance(caps, capabilities.CoreCapabilities)
         self.assertEqual(
             caps.as_dict(),
-            {"networking": caps.networking, "disk_io": False, "qmp": True, "firecracker_api": False},
+            {"networking": network.available(), "disk_io": True, "qmp": True, "firecracker_api": True},
+        )
+        self.assertEqual(
+            (caps.disk_io, caps.qmp, caps.firecracker_api),
+            (smolvm_core.has_native_disk_io(), smolvm_core.has_native_qmp(), smolvm_core.has_native_firecracker_api()),
         )
         with self.assertRaises(dataclasses.FrozenInstanceError):
             caps.qmp = False
         self.assertTrue(capabilities.available())
-        self.assertIn("network.native", {c["name"] for c in capabilities.report()["checks"]})
+
+    def test_capability_report(self) -> None:
+        require_library(self)
+        with tempfile.TemporaryDirectory() as directory:
+            report = capabilities.report(directory)
+
+        checks = {c["name"]: c for c in report["checks"]}
+        self.assertEqual(report["version"], smolvm_core.__version__)
+        self.assertTrue({"network.native", "qmp", "firecracker", "disk.reflink", "disk.zstd"} <= set(checks))
+        self.assertIn(directory, checks["disk.reflink"]["detail"])
+        self.assertTrue(checks["disk.zstd"]["available"])
+        self.assertTrue(checks["firecracker"]["available"])
 
     def test_errors_module(self) -> None:
         self.assertEqual(
@@ -103,7 +129,9 @@ class MainTest(unittest.TestCase):
         self.assertTrue(report["platform"])
         self.assertTrue(report["library"]["loaded"])
         self.assertEqual(set(report["capabilities"]), {"networking", "disk_io", "qmp", "firecracker_api"})
-        self.assertTrue(report["capabilities"]["qmp"])
+        self.assertEqual(report["capabilities"], smolvm_core.detect().as_dict())
+        self.assertTrue(report["capabilities"]["disk_io"])
+        self.assertTrue(report["capabilities"]["firecracker_api"])
         self.assertEqual(set(report["network_path"]), {"native", "backend", "reason"})
         self.assertIn(report["network_path"]["backend"], {"native", "command"})
 

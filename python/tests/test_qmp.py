@@ -149,6 +149,16 @@ class QMPClientTest(unittest.TestCase):
             self.client.dismiss_job("manual-1")
         self.assertEqual(caught.exception.details["class"], "GenericError")
 
+    def test_dismiss_after_wait_for_job(self) -> None:
+        # Code written for the original module dismisses each job after
+        # waiting for it; wait_for_job has dismissed it already.
+        self.client.snapshot_save("waited-1", "s", "disk0", ["disk0"])
+        self.assertEqual(self.client.wait_for_job("waited-1").status, "concluded")
+
+        self.client.dismiss_job("waited-1")
+        with self.assertRaises(QMPError):
+            self.client.dismiss_job("waited-1")
+
     def wait_for_status(self, job_id: str, status: str) -> bool:
         return wait_until(lambda: any(j.job_id == job_id and j.status == status for j in self.client.query_jobs()))
 

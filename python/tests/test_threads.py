@@ -7,7 +7,9 @@ import threading
 import unittest
 
 from smolvm_core.errors import QMPError
-from support import QEMU, Netns, wait_until
+from smolvm_core.firecracker import FirecrackerClient
+from fake_firecracker import FakeFirecracker, Reply
+from support import QEMU, Netns, require_library, wait_until
 from test_qmp import start_pending_backup
 
 THREADS = 8
@@ -113,6 +115,78 @@ class QMPThreadTest(unittest.TestCase):
             t.join()
 
         self.assertEqual(self.client.query_status()["status"], "running")
+
+
+class FirecrackerThreadTest(unittest.TestCase):
+    def setUp(self) -> None:
+        require_library(self)
+        self.fake = FakeFirecracker(self)
+        self.client = FirecrackerClient(self.fake.socket)
+        self.addCleanup(self.client.close)
+
+    def test_one_client_from_many_threads(self) -> None:
+        replies: list[tuple[int, object]] = []
+        lock = threading.Lock()
+
+        def work(i: int) -> None:
+            for n in range(CALLS_PER_THREAD // 2):
+                put = self.client.request("PUT", f"/drives/d{i}", {"drive_id": f"d{i}", "n": n})
+                get = self.client.request("GET", "/")
+                with lock:
+                    replies.extend([put, get])
+
+        errors = run_threads(work)
+
+        self.assertEqual(errors, [])
+        self.assertEqual(len(replies), THREADS * CALLS_PER_THREAD)
+        self.assertEqual({status for status, _ in replies}, {200, 204})
+        puts = [r for r in self.fake.requests() if r.method == "PUT"]
+        for i in range(THREADS):
+            bodies = [r.body for r in puts if r.path == f"/drives/d{i}"]
+            self.assertEqual(len(bodies), CALLS_PER_THREAD // 2, f"thread {i}")
+
+    def test_gil_released_while_waiting(self) -> None:
+        # The request blocks inside Go until the fake replies, and the fake
+        # runs on Python threads of this process. If the call held the
+        # GIL, neither the fake nor this thread could run until the
+        # request timed out.
+        self.fake.set_reply("GET", "/version", Reply(200, {"firecracker_version": "1.7.0"}, delay=0.5))
+        outcome: dict[str, object] = {}
+
+        def request() -> None:
+            outcome["reply"] = self.client.request("GET", "/version")
+
+        requester = threading.Thread(target=request)
+        requester.start()
+        seen_in_call = wait_until(lambda: in_native_call(requester), timeout=5.0)
+        requester.join()
+
+        self.assertTrue(seen_in_call)
+        self.assertEqual(outcome["reply"], (200, {"firecracker_version": "1.7.0"}))
+
+    def test_close_while_requests_run(self) -> None:
+        self.fake.set_reply("GET", "/version", Reply(200, {"firecracker_version": "1.7.0"}, delay=0.05))
+        started = threading.Barrier(THREADS + 1)
+
+        def work(i: int) -> None:
+            started.wait()
+            for _ in range(10):
+                try:
+                    self.client.request("GET", "/version")
+                except OSError:
+                    # A request in flight when close runs raises OSError,
+                    # and later ones open the client again.
+                    pass
+
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(THREADS)]
+        for t in threads:
+            t.start()
+        started.wait()
+        self.client.close()
+        for t in threads:
+            t.join()
+
+        self.assertEqual(self.client.request("GET", "/")[0], 200)
 
 
 class NetworkThreadTest(unittest.TestCase):
