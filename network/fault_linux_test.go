@@ -57,7 +57,9 @@ func (f faulty) writeSysctl(ctx context.Context, path, value string) error {
 // part-way on a manager fixed to the native path and with other errnos, and
 // checks the typed error, the rollback and that nothing leaks.
 func TestPrepareTAPFaults(t *testing.T) {
-	for _, method := range []string{"addAddr", "listAddrs", "setLinkUp", "writeSysctl"} {
+	// A TAP that PrepareTAP creates has no address to list, so listAddrs is
+	// failed on an existing TAP in TestPrepareExistingTAPFault.
+	for _, method := range []string{"addAddr", "setLinkUp", "writeSysctl"} {
 		for _, errno := range []syscall.Errno{syscall.EPERM, syscall.ENOSPC, syscall.EIO} {
 			t.Run(method+"/"+errno.Error(), func(t *testing.T) {
 				m, ns := newTestManager(t, Options{Backend: BackendNative})
@@ -75,6 +77,28 @@ func TestPrepareTAPFaults(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestPrepareExistingTAPFault fails the address listing, which only a
+// PrepareTAP of an existing TAP runs. The TAP, which the call did not
+// create, stays.
+func TestPrepareExistingTAPFault(t *testing.T) {
+	m, ns := newTestManager(t, Options{Backend: BackendNative})
+	if err := m.CreateTAP(context.Background(), "tap0", testUID); err != nil {
+		t.Fatal(err)
+	}
+	res := countResources(t)
+	m.sys = faulty{backend: m.sys, method: "listAddrs", err: syscall.EIO}
+
+	err := m.PrepareTAP(context.Background(), "tap0", testUID, netip.MustParsePrefix("10.0.0.1/24"))
+	var opErr *OpError
+	if !errors.As(err, &opErr) || !errors.Is(err, syscall.EIO) {
+		t.Fatalf("PrepareTAP = %v, want an *OpError matching EIO", err)
+	}
+	if linkInfo(t, ns, "tap0") == nil {
+		t.Fatal("PrepareTAP deleted a TAP that it did not create")
+	}
+	checkNoLeaks(t, res)
 }
 
 func assertState(t *testing.T, ns string, want []any) {

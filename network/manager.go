@@ -573,15 +573,24 @@ func (m *Manager) ConfigureTAP(ctx context.Context, name string, hostAddr netip.
 		if _, err := b.tapInfo(ctx, name); err != nil {
 			return err
 		}
-		return m.configureTAP(ctx, b, name, hostAddr)
+		return m.configureTAP(ctx, b, name, hostAddr, false)
 	})
 }
 
-func (m *Manager) configureTAP(ctx context.Context, b backend, name string, hostAddr netip.Prefix) error {
+// configureTAP adds hostAddr to the TAP name, removes its other IPv4
+// addresses and sets it up. A TAP this call created (fresh) has no address
+// yet, so the listing is skipped. That listing is the one step whose cost
+// grows with the addresses in the namespace, because the kernel dumps all
+// of them.
+func (m *Manager) configureTAP(ctx context.Context, b backend, name string, hostAddr netip.Prefix, fresh bool) error {
 	if err := b.addAddr(ctx, name, hostAddr); err != nil {
 		return &OpError{Op: "add address", Object: hostAddr.String() + " dev " + name, Err: err}
 	}
-	removed, err := m.flushAddrs(ctx, b, name, hostAddr)
+	removed := 0
+	var err error
+	if !fresh {
+		removed, err = m.flushAddrs(ctx, b, name, hostAddr)
+	}
 	if err != nil {
 		return err
 	}
@@ -624,7 +633,7 @@ func (m *Manager) prepareTAP(ctx context.Context, b backend, name string, owner 
 	if err != nil {
 		return &OpError{Op: "create tap", Object: name, Err: err}
 	}
-	err = m.configureTAP(ctx, b, name, hostAddr)
+	err = m.configureTAP(ctx, b, name, hostAddr, created)
 	if err == nil {
 		path := "net/ipv4/conf/" + name + "/route_localnet"
 		err = ctx.Err()

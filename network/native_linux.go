@@ -2,6 +2,7 @@ package network
 
 import (
 	"errors"
+	"sync"
 	"syscall"
 	"time"
 
@@ -19,9 +20,14 @@ type native struct {
 	h *netlink.Handle
 	// query is a second socket for the link queries whose replies the
 	// netlink library does not fully decode (see getTunLink).
-	query       *nl.SocketHandle
-	ns          netns.NsHandle // the target namespace, or -1 for the caller's
+	query *nl.SocketHandle
+	ns    netns.NsHandle // the target namespace, or -1 for the caller's
+	// worker is a thread that stays in ns, for the calls that must run
+	// there; nil without a namespace.
+	worker      *nsutil.Worker
 	busyTimeout time.Duration
+	closeOnce   sync.Once
+	closeErr    error
 }
 
 // nativeBuilt reports whether this build has the native path.
@@ -54,25 +60,40 @@ func newNative(opts Options) (backend, error) {
 	}
 	n.h = h
 	n.query = &nl.SocketHandle{Socket: s}
+	if n.ns.IsOpen() {
+		w, err := nsutil.NewWorker(n.ns)
+		if err != nil {
+			n.close()
+			return nil, &OpError{Op: "enter netns", Object: opts.Netns, Err: err}
+		}
+		n.worker = w
+	}
 	return n, nil
 }
 
+// close releases the sockets, the worker thread and the namespace handle.
+// It is safe to call more than once.
 func (n *native) close() error {
-	n.h.Close()
-	n.query.Close()
-	if n.ns.IsOpen() {
-		return n.ns.Close()
-	}
-	return nil
+	n.closeOnce.Do(func() {
+		if n.worker != nil {
+			n.worker.Close()
+		}
+		n.h.Close()
+		n.query.Close()
+		if n.ns.IsOpen() {
+			n.closeErr = n.ns.Close()
+		}
+	})
+	return n.closeErr
 }
 
 // inNetns runs fn on a thread in the manager's namespace, so that files fn
 // opens, such as /dev/net/tun and /proc/sys entries, belong to it.
 func (n *native) inNetns(fn func() error) error {
-	if !n.ns.IsOpen() {
+	if n.worker == nil {
 		return fn()
 	}
-	return nsutil.DoIn(n.ns, fn)
+	return n.worker.Do(fn)
 }
 
 // link looks dev up and maps "not found" to ErrNoDevice.
