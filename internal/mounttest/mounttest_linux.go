@@ -16,25 +16,11 @@ import (
 	"github.com/smolvm/smolvm-core/internal/netnstest"
 )
 
-// requireRoot skips t when the process is not root, or fails it when the
-// CI environment variable is set, so CI cannot pass by skipping.
-func requireRoot(t testing.TB) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	const msg = "this test mounts a filesystem on a temp dir, which needs root: run it with sudo -E go test"
-	if os.Getenv("CI") != "" {
-		t.Fatal(msg + " (CI is set, so this is a failure rather than a skip)")
-	}
-	t.Skip(msg)
-}
-
 // Tmpfs mounts a tmpfs of the given size, such as "1m", on a new temp dir
 // and returns the dir.
 func Tmpfs(t testing.TB, size string) string {
 	t.Helper()
-	requireRoot(t)
+	netnstest.RequireRootTo(t, "mount a filesystem on a temp dir")
 	dir := t.TempDir()
 	if err := unix.Mount("smolvm-test", dir, "tmpfs", 0, "size="+size+",mode=0755"); err != nil {
 		t.Fatalf("mount tmpfs on %s: %v", dir, err)
@@ -55,7 +41,7 @@ func unmount(t testing.TB, dir string) {
 // point. 300 MiB is the smallest XFS that xfsprogs 5.19 and later accept.
 func XFS(t testing.TB, reflink bool) string {
 	t.Helper()
-	requireRoot(t)
+	netnstest.RequireRootTo(t, "mount a filesystem on a temp dir")
 	mkfs := netnstest.RequireCommand(t, "mkfs.xfs", "xfsprogs")
 	losetup := netnstest.RequireCommand(t, "losetup", "mount")
 

@@ -16,10 +16,17 @@ import (
 // environment variable is set, so CI cannot pass by skipping.
 func RequireRoot(t testing.TB) {
 	t.Helper()
+	RequireRootTo(t, "create network namespaces")
+}
+
+// RequireRootTo is RequireRoot for a test that needs root for another
+// reason, which the message names, such as "mount a filesystem".
+func RequireRootTo(t testing.TB, why string) {
+	t.Helper()
 	if os.Geteuid() == 0 {
 		return
 	}
-	const msg = "kernel tests need root to create network namespaces: run them with sudo -E go test ./..."
+	msg := "this test needs root to " + why + ": run it with sudo -E go test ./..."
 	if os.Getenv("CI") != "" {
 		t.Fatal(msg + " (CI is set, so this is a failure rather than a skip)")
 	}
