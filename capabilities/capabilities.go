@@ -1,10 +1,11 @@
 // Package capabilities reports which of smolvm-core's paths work on this
-// host and, for each that does not, why not and how to fix it. It has no
-// side effects: it opens /dev/net/tun and /dev/kvm and asks /dev/kvm only
-// for its API version, reads /proc/self/status and /proc/cpuinfo, asks the
-// filesystem of a directory whether it can share blocks, runs
-// `sudo -n -l` to read the sudo policy, and looks programs up in PATH. It
-// creates no device and writes nothing. It needs no privilege.
+// host and, for each that does not, why not and how to fix it.
+//
+// It has no side effects. It opens /dev/net/tun and /dev/kvm, queries
+// /dev/kvm only for its API version, reads /proc/self/status and
+// /proc/cpuinfo, queries the filesystem of a directory for block sharing,
+// runs `sudo -n -l` to read the sudo policy, and looks programs up in PATH.
+// It creates no device and writes nothing. It needs no privilege.
 package capabilities
 
 import (
@@ -50,7 +51,7 @@ type Report struct {
 // Options selects what Probe checks beyond the host itself.
 type Options struct {
 	// DiskDir is the directory whose filesystem the disk.reflink check
-	// asks about, where a runtime keeps its images. Empty means the
+	// examines, where a runtime keeps its images. Empty means the
 	// current directory.
 	DiskDir string
 }

@@ -12,7 +12,7 @@ import (
 type OpError struct {
 	// Op is the operation, such as "add forward" or "set egress".
 	Op string
-	// Object is what the operation acted on, such as "host port 8080" or
+	// Object names the thing the operation acted on, such as "host port 8080" or
 	// "tap tap0".
 	Object string
 	// Err is the cause.

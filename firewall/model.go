@@ -43,7 +43,8 @@ type NAT struct {
 	ID string
 }
 
-// State is what the package has installed, as [Manager.List] reads it.
+// State describes everything the package has installed, as [Manager.List]
+// reads it.
 type State struct {
 	// TAPs has one entry for each TAP that any set or map names, sorted
 	// by name.
@@ -55,7 +56,7 @@ type State struct {
 	ForwardDrops []ForeignChain `json:"forward_drops"`
 }
 
-// TAPState is what is installed for one TAP.
+// TAPState describes the entries installed for one TAP.
 type TAPState struct {
 	TAP string `json:"tap"`
 	// ID is the sandbox id given with the TAP, or empty.

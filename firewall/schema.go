@@ -59,7 +59,8 @@ var chainSpecs = []chainSpec{
 	}},
 }
 
-// tableInfo is what a backend found of the table when it checked it.
+// tableInfo records the parts of the table a backend found when it
+// checked it.
 type tableInfo struct {
 	present bool
 	sets    map[setName]bool

@@ -251,7 +251,7 @@ func TestQEMUJobCancel(t *testing.T) {
 }
 
 // TestQEMUKilledMidJob kills QEMU while a job runs and a waiter follows it:
-// the waiter must return an error that says the connection is gone, not
+// the waiter must return an error naming the lost connection, not
 // hang, and the client must leave no goroutine behind.
 func TestQEMUKilledMidJob(t *testing.T) {
 	vm := startQEMU(t)

@@ -59,7 +59,7 @@ func (m *Manager) Network() *network.Manager { return m.net }
 // Firewall returns the manager's firewall manager.
 func (m *Manager) Firewall() *firewall.Manager { return m.fw }
 
-// State is what is installed for one sandbox.
+// State describes what is installed for one sandbox.
 type State struct {
 	ID string `json:"id"`
 	// TAP is the device's state, or nil when there is none.

@@ -57,7 +57,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
-		// A signal ended the run; say so rather than "context canceled".
+		// A signal ended the run, which reads better as "interrupted" than as
+		// "context canceled".
 		fmt.Fprintf(stderr, "smolvm-core: interrupted: %v\n", err)
 		return 1
 	}

@@ -75,7 +75,8 @@ func TestUnprivilegedCommandPath(t *testing.T) {
 	}
 }
 
-// buildCLI builds this command into a directory that nobody can read.
+// buildCLI builds this command into a directory that the user nobody can
+// read.
 func buildCLI(t *testing.T) string {
 	t.Helper()
 	goTool := netnstest.RequireCommand(t, "go", "golang")
@@ -94,8 +95,8 @@ func buildCLI(t *testing.T) string {
 	return bin
 }
 
-// allowSudo lets nobody run ip and sysctl as root without a password, until
-// t ends.
+// allowSudo lets the user nobody run ip and sysctl as root without a
+// password, until t ends.
 func allowSudo(t *testing.T) {
 	t.Helper()
 	var tools []string
@@ -123,7 +124,7 @@ func allowSudo(t *testing.T) {
 	}
 }
 
-// runAsNobody runs bin with args as nobody, which holds no capabilities,
+// runAsNobody runs bin with args as the user nobody, who has no capabilities,
 // and fails t unless it exits with code. It returns stdout and stderr.
 func runAsNobody(t *testing.T, bin string, code int, args ...string) (string, string) {
 	t.Helper()

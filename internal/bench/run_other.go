@@ -9,7 +9,7 @@ import (
 	"runtime"
 )
 
-// SectionIDs returns the ids that Options.Only accepts, which is none on
+// SectionIDs returns the ids that Options.Only accepts. There are none on
 // this platform.
 func SectionIDs() []string { return nil }
 

@@ -28,7 +28,7 @@ def main() -> int:
     json.dump(report, sys.stdout, indent=2)
     sys.stdout.write("\n")
     # A library that does not load is a broken install, so a deployment
-    # check that runs this module sees a failure.
+    # check that runs this module gets a failure.
     return 0 if _native.loaded() else 1
 
 
