@@ -31,6 +31,9 @@ type Options struct {
 	// calls New. TAP creation and sysctl writes then run on the calling
 	// thread, so a program that moves a locked thread to another namespace
 	// must set Netns rather than call an unbound manager from that thread.
+	// On the native path a manager with Netns keeps one OS thread in that
+	// namespace until Close, for TAP creation and sysctl writes, and the
+	// namespace lives at least that long.
 	Netns string
 
 	// BusyTimeout bounds the retries when the kernel returns EBUSY for a
