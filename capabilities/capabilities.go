@@ -151,7 +151,7 @@ func probeNetworkCommand() Check {
 	}
 	for _, path := range tools {
 		if err := exec.Command("sudo", "-n", "-l", path).Run(); err != nil {
-			c.Detail = "sudo -n does not allow " + path + ": add a NOPASSWD sudoers rule for ip and sysctl"
+			c.Detail = "sudo -n does not allow " + path + ": add a NOPASSWD sudoers rule for ip and sysctl (and nft for the firewall)"
 			return c
 		}
 	}

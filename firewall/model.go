@@ -244,6 +244,11 @@ func buildState(elems []elem) State {
 	}
 
 	for _, t := range taps {
+		// A limited TAP with no allowed prefix shows [] rather than null,
+		// because null in a sandbox spec means no limit.
+		if t.EgressLimited && t.Egress == nil {
+			t.Egress = []netip.Prefix{}
+		}
 		slices.SortFunc(t.NAT, netip.Addr.Compare)
 		slices.SortFunc(t.Egress, comparePrefix)
 		slices.Sort(t.HostPorts)

@@ -21,7 +21,8 @@ type Spec struct {
 	// TAP is the TAP device's name. Empty means TAPName(ID).
 	TAP string `json:"tap,omitempty"`
 	// Owner is the uid of the VMM that attaches to the TAP, or
-	// network.NoOwner (-1) for none.
+	// network.NoOwner (-1) for none. The zero value is uid 0, root, so a
+	// spec for no owner must say -1.
 	Owner int `json:"owner"`
 	// Host is the host's address on the TAP with its prefix length, such
 	// as 172.16.0.1/30.

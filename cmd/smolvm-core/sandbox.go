@@ -129,7 +129,9 @@ func readSpec(stdin io.Reader, name string) (sandbox.Spec, error) {
 	}
 	dec := json.NewDecoder(io.LimitReader(r, 1<<20))
 	dec.DisallowUnknownFields()
-	var s sandbox.Spec
+	// A spec without "owner" gets no owner, as --owner's default does,
+	// rather than the zero uid, root.
+	s := sandbox.Spec{Owner: network.NoOwner}
 	if err := dec.Decode(&s); err != nil {
 		return sandbox.Spec{}, usagef("invalid spec in %s: %v", name, err)
 	}
@@ -145,7 +147,8 @@ func newSandboxCommand(g *globals) *cobra.Command {
 			"and as the spec says NAT, port forwards and an egress allowlist; or, when it exists, change\n" +
 			"only what differs from the spec. Running it twice changes nothing the second time. If a step\n" +
 			"fails, what this run changed is undone. The spec's JSON fields: id, tap, owner, host, guest,\n" +
-			"nat, forwards [{host_port, guest_port, local}], egress [PREFIX...] (null: no limit).",
+			"nat, forwards [{host_port, guest_port, local}], egress [PREFIX...] (null: no limit); a spec\n" +
+			"without owner gets no owner, as --owner's default does.",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := flags.spec(cmd)

@@ -88,3 +88,18 @@ func TestSandboxUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestSandboxSpecWithoutOwner(t *testing.T) {
+	netnstest.RequireCommand(t, "nft", "nftables")
+	ns := netnstest.New(t)
+	path := filepath.Join(t.TempDir(), "spec.json")
+	spec := `{"id": "no-owner", "host": "10.9.0.1/30", "guest": "10.9.0.2"}`
+	if err := os.WriteFile(path, []byte(spec), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := cli(t, ns, "sandbox", "up", "--spec", path)
+	if !strings.Contains(out, `"owner": null`) {
+		t.Fatalf("a spec without owner gave:\n%s\nwant a TAP with no owner", out)
+	}
+	cli(t, ns, "sandbox", "down", "no-owner")
+}

@@ -77,7 +77,7 @@ func newGCCommand(g *globals) *cobra.Command {
 	)
 	c := &cobra.Command{
 		Use:   "gc",
-		Short: "Remove what a crashed runtime left behind: unheld marked TAPs and orphaned firewall entries",
+		Short: "Remove what a crashed runtime left behind: unheld marked TAPs, orphaned firewall entries, stale disk temp files",
 		Long: "Find the TAP devices that smolvm-core marked (alias smolvm or smolvm:ID) and that no\n" +
 			"process holds, and delete them; then remove the firewall entries of every TAP that no\n" +
 			"longer exists. Unmarked devices, TAPs a running VMM holds and other nftables tables are\n" +
@@ -108,7 +108,7 @@ func newGCCommand(g *globals) *cobra.Command {
 					verb = "would remove"
 				}
 				for _, tap := range r.Firewall {
-					fmt.Fprintf(out, "%s the firewall entries of tap %s, which is gone\n", verb, tap)
+					fmt.Fprintf(out, "%s the firewall entries of tap %s, which is gone or collected above\n", verb, tap)
 				}
 				for _, path := range r.TempFiles {
 					fmt.Fprintf(out, "%s stale temporary file %s\n", verb, path)
