@@ -97,12 +97,15 @@ func (n *native) inNetns(fn func() error) error {
 }
 
 // link looks dev up and maps "not found" to ErrNoDevice.
+// It asks the kernel for the one device on the query socket and keeps only
+// its index and name, which is all the address, link and route requests
+// need, instead of the netlink library's full decode of the link.
 func (n *native) link(dev string) (netlink.Link, error) {
-	l, err := n.h.LinkByName(dev)
+	l, err := n.getTunLink(dev)
 	if err != nil {
-		return nil, kernelError(err)
+		return nil, err
 	}
-	return l, nil
+	return &netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: l.index, Name: l.name}}, nil
 }
 
 // kernelError gives the errors of the netlink library the meaning callers
