@@ -114,8 +114,9 @@ type change struct {
 	elem elem
 }
 
-// transaction is what one apply sends: the schema work that the table
-// needs, then the element changes, all in one nftables transaction.
+// transaction holds the changes of one apply: the schema work that the
+// table needs, then the element changes, all sent as one nftables
+// transaction.
 type transaction struct {
 	// create creates the table, failing if it exists, with every set,
 	// chain and rule.

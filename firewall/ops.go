@@ -83,9 +83,9 @@ func (m *Manager) Isolate(ctx context.Context, tap, id string) error {
 //
 // Adding a forward that is installed with the same guest succeeds and
 // keeps what was stored with it (TAP, id and Local). Remove it first to
-// change those. If the host port forwards to another guest, AddForward
-// replaces that forward when it was stored with a TAP that no longer
-// exists, in the same transaction; otherwise it returns a [*ConflictError]
+// change those. If the host port forwards to another guest whose stored
+// TAP no longer exists, AddForward replaces that forward in the same
+// transaction. If that TAP still exists, it returns a [*ConflictError]
 // matching fs.ErrExist and changes nothing.
 //
 // A new forward costs one transaction of one or two element additions.

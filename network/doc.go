@@ -32,7 +32,7 @@
 // so do adding an address or route that is already there and setting an up
 // link up. [Manager.PrepareTAP] undoes what it created when a later
 // step fails. A route to a destination through another device is an error
-// matching [io/fs.ErrExist] when that device is up; when it is down the
+// matching [io/fs.ErrExist] when that device is up. When it is down, the
 // kernel reports [syscall.ENETDOWN] first.
 //
 // On platforms other than Linux every operation returns an error that matches

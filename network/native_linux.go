@@ -97,7 +97,7 @@ func (n *native) inNetns(fn func() error) error {
 }
 
 // link looks dev up and maps "not found" to ErrNoDevice.
-// It asks the kernel for the one device on the query socket and keeps only
+// It queries the kernel for the one device on the query socket and keeps only
 // its index and name, which is all the address, link and route requests
 // need, instead of the netlink library's full decode of the link.
 func (n *native) link(dev string) (netlink.Link, error) {

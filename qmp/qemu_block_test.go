@@ -209,12 +209,7 @@ func TestQEMUJobCancel(t *testing.T) {
 	vm := startQEMU(t)
 	c := vm.dial(t, nil)
 	ctx := qemuContext(t)
-	_, img := requireQEMU(t)
-	target := filepath.Join(vm.dir, "slow.qcow2")
-	createImage(t, img, target, "64M")
-	if err := c.BlockdevAddQcow2(ctx, qmp.Qcow2Node{NodeName: "slow0", Filename: target}); err != nil {
-		t.Fatalf("BlockdevAddQcow2: %v", err)
-	}
+	addSlowTarget(t, vm, c, ctx)
 
 	// At 1 KiB/s the 64 MiB copy would run for hours, so the job is still
 	// running when it is cancelled.
@@ -257,12 +252,7 @@ func TestQEMUKilledMidJob(t *testing.T) {
 	vm := startQEMU(t)
 	c := vm.dial(t, nil)
 	ctx := qemuContext(t)
-	_, img := requireQEMU(t)
-	target := filepath.Join(vm.dir, "slow.qcow2")
-	createImage(t, img, target, "64M")
-	if err := c.BlockdevAddQcow2(ctx, qmp.Qcow2Node{NodeName: "slow0", Filename: target}); err != nil {
-		t.Fatalf("BlockdevAddQcow2: %v", err)
-	}
+	addSlowTarget(t, vm, c, ctx)
 	goroutines := runtime.NumGoroutine()
 
 	// At 1 KiB/s the copy would run for hours.
@@ -295,5 +285,17 @@ func TestQEMUKilledMidJob(t *testing.T) {
 			t.Fatalf("%d goroutines before the job, %d after QEMU died and the client closed", goroutines, runtime.NumGoroutine())
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// addSlowTarget adds a 64 MiB qcow2 node named slow0, the target of the
+// rate-limited backup jobs that these tests start.
+func addSlowTarget(t *testing.T, vm *qemuVM, c *qmp.Client, ctx context.Context) {
+	t.Helper()
+	_, img := requireQEMU(t)
+	target := filepath.Join(vm.dir, "slow.qcow2")
+	createImage(t, img, target, "64M")
+	if err := c.BlockdevAddQcow2(ctx, qmp.Qcow2Node{NodeName: "slow0", Filename: target}); err != nil {
+		t.Fatalf("BlockdevAddQcow2: %v", err)
 	}
 }

@@ -49,6 +49,7 @@ func (m *Manager) List(ctx context.Context) ([]State, error) {
 	if err != nil {
 		return nil, err
 	}
+
 	byTAP := map[string]*State{}
 	get := func(tap, id string) *State {
 		if s, ok := byTAP[tap]; ok {
@@ -58,6 +59,7 @@ func (m *Manager) List(ctx context.Context) ([]State, error) {
 		byTAP[tap] = s
 		return s
 	}
+
 	for _, t := range taps {
 		if t.SandboxID != "" {
 			get(t.Name, t.SandboxID).TAP = &t
@@ -77,6 +79,7 @@ func (m *Manager) List(ctx context.Context) ([]State, error) {
 			s.Forwards = append(s.Forwards, f)
 		}
 	}
+
 	out := make([]State, 0, len(byTAP))
 	for _, s := range byTAP {
 		out = append(out, *s)
